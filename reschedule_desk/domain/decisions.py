@@ -1,0 +1,58 @@
+"""What officers and applicants send to a running request.
+
+Each action is one model; the workflow takes it as an Update (validated) or a Signal of
+the same name. Unknown fields are refused so a typo in `officer_id` is an error, not an
+anonymous decision.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+OfficerId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@-]+$")
+]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class _Action(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Approval(_Action):
+    officer_id: OfficerId
+    note: Note | None = None
+
+
+class Denial(_Action):
+    officer_id: OfficerId
+    reason: Note
+
+
+class InfoRequest(_Action):
+    officer_id: OfficerId
+    needed: Note
+
+
+class InfoProvided(_Action):
+    """The applicant's answer to an information request."""
+
+    answer: Note
+
+
+class Withdrawal(_Action):
+    """The applicant no longer wants the reschedule."""
+
+    reason: Note | None = None
+
+
+# The names the workflow's Updates and Signals carry, and the model each one takes.
+ACTIONS: dict[str, type[_Action]] = {
+    "approve": Approval,
+    "deny": Denial,
+    "request_info": InfoRequest,
+    "provide_info": InfoProvided,
+    "withdraw": Withdrawal,
+}

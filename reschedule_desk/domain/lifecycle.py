@@ -1,0 +1,101 @@
+"""The request's states, which action is allowed in which, and the status callers see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RequestState(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    INELIGIBLE = "INELIGIBLE"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    INFO_REQUESTED = "INFO_REQUESTED"
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+    EXPIRED = "EXPIRED"
+    WITHDRAWN = "WITHDRAWN"
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATES
+
+
+OPEN_STATES = frozenset(
+    {RequestState.SUBMITTED, RequestState.PENDING_REVIEW, RequestState.INFO_REQUESTED}
+)
+
+# action name -> (states it may be taken in, state it leads to)
+ACTION_TRANSITIONS: dict[str, tuple[frozenset[RequestState], RequestState]] = {
+    "approve": (frozenset({RequestState.PENDING_REVIEW}), RequestState.APPROVED),
+    "deny": (frozenset({RequestState.PENDING_REVIEW}), RequestState.DENIED),
+    "request_info": (frozenset({RequestState.PENDING_REVIEW}), RequestState.INFO_REQUESTED),
+    "provide_info": (frozenset({RequestState.INFO_REQUESTED}), RequestState.PENDING_REVIEW),
+    "withdraw": (OPEN_STATES, RequestState.WITHDRAWN),
+}
+
+
+class ActionNotAllowed(ValueError):
+    """The action does not fit the request's current state."""
+
+
+def next_state(current: RequestState, action: str) -> RequestState:
+    """The state `action` leads to from `current`, or ActionNotAllowed saying why not."""
+    allowed_in, target = ACTION_TRANSITIONS[action]
+    if current not in allowed_in:
+        if not current.is_open:
+            raise ActionNotAllowed(f"cannot {action}: the request is already {current.value}")
+        expected = " or ".join(sorted(s.value for s in allowed_in))
+        raise ActionNotAllowed(f"cannot {action}: the request is {current.value}, not {expected}")
+    return target
+
+
+class RuleOutcome(BaseModel):
+    """One eligibility rule as checked for this request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    passed: bool
+    explanation: str = Field(description="Applicant-facing: why it failed, or what was checked.")
+
+
+class Transition(BaseModel):
+    """One step of a request's history, as recorded in the audit trail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: int
+    at: datetime
+    from_state: RequestState | None
+    to_state: RequestState
+    actor: str = Field(description='"system", an officer id, or "applicant".')
+    action: str
+    note: str | None = None
+    rule: str | None = None
+
+
+class RequestStatus(BaseModel):
+    """What an API caller, the CLI and the `status` query see."""
+
+    case_number: str
+    post: str
+    status: RequestState
+    submitted_at: datetime
+    window_ends_at: datetime | None = Field(
+        default=None, description="When the current waiting window runs out and the request expires."
+    )
+    reminder_at: datetime | None = None
+    approval_email_release_at: datetime | None = None
+    approval_email_sent: bool = False
+    failed_rules: list[RuleOutcome] = Field(default_factory=list)
+    history: list[Transition] = Field(default_factory=list)
+    ignored_signals: list[str] = Field(
+        default_factory=list, description="Signals that were not allowed, with the reason."
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open

@@ -1,0 +1,87 @@
+"""What the workflow hands to its activities and gets back: the payloads of history.
+
+Kept pure so the workflow can build them inside the sandbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reschedule_desk.domain.calendar import PostCalendar
+from reschedule_desk.domain.lifecycle import RuleOutcome, Transition
+from reschedule_desk.domain.posts import Post, VisaBulletin
+from reschedule_desk.domain.request import RescheduleRequest
+
+
+class EmailKind(StrEnum):
+    """One template each, under templates/email/."""
+
+    ACKNOWLEDGEMENT = "acknowledgement"
+    INELIGIBLE = "ineligible"
+    INFO_REQUESTED = "info_requested"
+    REMINDER = "reminder"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class Recipient(StrEnum):
+    APPLICANT = "applicant"
+    UNIT = "unit"  # the post's IV unit mailbox: officers are reminded of their review window
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ScreeningQuery(_Payload):
+    request_id: str
+    request: RescheduleRequest
+    submitted_at: datetime
+
+
+class ScreeningFacts(_Payload):
+    """Everything screening needs that lives outside the request, fixed at submission."""
+
+    post: Post
+    visa_bulletin: VisaBulletin
+    calendar: PostCalendar
+    other_open_cases_of_petitioner: list[str] = Field(default_factory=list)
+
+
+class EmailOrder(_Payload):
+    kind: EmailKind
+    recipient: Recipient = Recipient.APPLICANT
+    not_before: datetime | None = Field(
+        default=None, description="The workflow sends it no earlier (approval release)."
+    )
+
+
+class TransitionEntry(_Payload):
+    """One step to persist: the request's row, an audit row, and at most one email."""
+
+    request_id: str
+    workflow_id: str
+    transition: Transition
+    request: RescheduleRequest | None = Field(
+        default=None, description="Only with the first step, which creates the request's rows."
+    )
+    window_ends_at: datetime | None = None
+    reminder_at: datetime | None = None
+    approval_email_release_at: datetime | None = None
+    rules: list[RuleOutcome] = Field(default_factory=list, description="Screening outcomes, first step only.")
+    email: EmailOrder | None = None
+
+
+class RecordedTransition(_Payload):
+    message_key: str | None = Field(default=None, description="The outbox key of the queued email.")
+
+
+class DeliveryResult(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    REFUSED = "refused"  # permanent refusal by the mail server: recorded, shown to officers

@@ -1,0 +1,51 @@
+"""Settings from the environment, with embedded defaults for a laptop.
+
+Production points TEMPORAL_ADDRESS at a cluster, DATABASE_URL at PostgreSQL and SMTP_URL
+at a relay; unset, everything lives under `var/` in the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from reschedule_desk.domain.posts import PostsConfig, parse_posts
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_POSTS_FILE = Path(__file__).resolve().parent / "posts.toml"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+TASK_QUEUE = "reschedule-desk"
+
+
+@dataclass(frozen=True)
+class Settings:
+    temporal_address: str
+    temporal_namespace: str
+    database_url: str
+    smtp_url: str | None
+    posts_file: Path
+    var_dir: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        var_dir = Path(environ.get("RESCHEDULE_VAR_DIR", PROJECT_ROOT / "var"))
+        return cls(
+            temporal_address=environ.get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+            temporal_namespace=environ.get("TEMPORAL_NAMESPACE", "default"),
+            database_url=environ.get("DATABASE_URL", f"sqlite:///{var_dir / 'desk.sqlite3'}"),
+            smtp_url=environ.get("SMTP_URL") or None,
+            posts_file=Path(environ.get("RESCHEDULE_POSTS", DEFAULT_POSTS_FILE)),
+            var_dir=var_dir,
+        )
+
+    @property
+    def mail_dir(self) -> Path:
+        """The local mail sink: one .eml file per email, when SMTP_URL is unset."""
+        return self.var_dir / "mail"
+
+    @cached_property
+    def posts(self) -> PostsConfig:
+        return parse_posts(self.posts_file.read_text(encoding="utf-8"), source=str(self.posts_file))
