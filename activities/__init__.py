@@ -1,0 +1,23 @@
+"""The desk's activities: every side effect of a request happens here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from activities.delivery import EmailActivities
+from activities.screening import ScreeningActivities
+from activities.transitions import TransitionActivities
+from reschedule_desk.domain.posts import PostsConfig
+from reschedule_desk.mail.delivery import MailTransport
+
+
+def desk_activities(
+    sessions: sessionmaker[Session], posts: PostsConfig, transport: MailTransport
+) -> list[Callable[..., Any]]:
+    screening = ScreeningActivities(sessions, posts)
+    transitions = TransitionActivities(sessions, posts)
+    delivery = EmailActivities(sessions, transport)
+    return [screening.gather_screening_facts, transitions.record_transition, delivery.send_email]

@@ -17,7 +17,6 @@ from reschedule_desk.domain.posts import PostsConfig, parse_posts
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTS_FILE = Path(__file__).resolve().parent / "posts.toml"
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
-TASK_QUEUE = "reschedule-desk"
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,7 @@ class Settings:
     smtp_url: str | None
     posts_file: Path
     var_dir: Path
+    task_queue: str = "reschedule-desk"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -39,6 +39,7 @@ class Settings:
             smtp_url=environ.get("SMTP_URL") or None,
             posts_file=Path(environ.get("RESCHEDULE_POSTS", DEFAULT_POSTS_FILE)),
             var_dir=var_dir,
+            task_queue=environ.get("RESCHEDULE_TASK_QUEUE", "reschedule-desk"),
         )
 
     @property

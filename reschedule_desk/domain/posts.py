@@ -196,10 +196,13 @@ def _line_of(text: str, location: tuple) -> int | None:
             break
     if depth == len(keys):
         return table_start + 1 if depth else None
-    key_line = re.compile(rf"{re.escape(keys[depth])}\s*=")
-    for number in range(table_start + (1 if depth else 0), len(lines)):
-        if lines[number].startswith("["):
-            break
-        if key_line.match(lines[number]):
-            return number + 1
+    # The most specific key first: a location may hold parts that are not keys in the file,
+    # such as the tag of appointment_closing (…appointment_closing.hours_before.hours).
+    for key in reversed(keys[depth:]):
+        key_line = re.compile(rf"{re.escape(key)}\s*=")
+        for number in range(table_start + (1 if depth else 0), len(lines)):
+            if lines[number].startswith("["):
+                break
+            if key_line.match(lines[number]):
+                return number + 1
     return table_start + 1 if depth else None

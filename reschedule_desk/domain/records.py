@@ -85,3 +85,10 @@ class DeliveryResult(StrEnum):
     SENT = "sent"
     ALREADY_SENT = "already_sent"
     REFUSED = "refused"  # permanent refusal by the mail server: recorded, shown to officers
+
+
+# Activity names: the workflow calls activities by name so that it never imports their
+# side-effecting modules into the sandbox.
+GATHER_SCREENING_FACTS = "gather_screening_facts"
+RECORD_TRANSITION = "record_transition"
+SEND_EMAIL = "send_email"

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -26,12 +27,15 @@ CASE_NUMBER_PATTERN = r"^[A-Z]{3}[0-9]{10}$"
 
 
 def _normalise_case_number(value: str) -> str:
-    return value.strip().upper()
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 CaseNumber = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=CASE_NUMBER_PATTERN),
+    StringConstraints(pattern=CASE_NUMBER_PATTERN),
+    # Normalised before the pattern is checked: pydantic checks `pattern` before `to_upper`,
+    # so "nrb2024123456" was refused.
+    BeforeValidator(_normalise_case_number),
 ]
 
 

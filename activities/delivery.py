@@ -1,0 +1,41 @@
+"""Send one queued email from the outbox, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from reschedule_desk.domain.records import SEND_EMAIL, DeliveryResult
+from reschedule_desk.mail.delivery import MailTransport, PermanentRefusal, build_message
+from reschedule_desk.storage import repository
+
+
+class EmailActivities:
+    def __init__(self, sessions: sessionmaker[Session], transport: MailTransport) -> None:
+        self._sessions = sessions
+        self._transport = transport
+
+    @activity.defn(name=SEND_EMAIL)
+    def send_email(self, message_key: str) -> DeliveryResult:
+        with self._sessions() as session:
+            queued = repository.outbox_message(session, message_key)
+            if queued.status != "queued":
+                return DeliveryResult.ALREADY_SENT if queued.status == "sent" else DeliveryResult.REFUSED
+            message = build_message(queued)
+        try:
+            self._transport.deliver(message_key, message)
+        except PermanentRefusal as refusal:
+            # Retrying a 5xx answer changes nothing: record it for the officers instead.
+            with self._sessions.begin() as session:
+                repository.mark_refused(session, message_key, str(refusal), datetime.now(UTC))
+            activity.logger.warning("Mail server refused message %s", message_key)
+            return DeliveryResult.REFUSED
+        except Exception as error:
+            with self._sessions.begin() as session:
+                repository.note_attempt(session, message_key, type(error).__name__)
+            raise
+        with self._sessions.begin() as session:
+            repository.mark_sent(session, message_key, datetime.now(UTC))
+        return DeliveryResult.SENT

@@ -1,0 +1,42 @@
+"""Gather what screening needs from outside the request, once, at submission."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from reschedule_desk.domain.calendar import build_post_calendar
+from reschedule_desk.domain.posts import PostsConfig, UnknownPost
+from reschedule_desk.domain.records import GATHER_SCREENING_FACTS, ScreeningFacts, ScreeningQuery
+from reschedule_desk.storage import repository
+
+# The calendar snapshot covers every window a request can reach, with room for extensions.
+CALENDAR_SPAN = timedelta(days=2 * 366)
+
+
+class ScreeningActivities:
+    def __init__(self, sessions: sessionmaker[Session], posts: PostsConfig) -> None:
+        self._sessions = sessions
+        self._posts = posts
+
+    @activity.defn(name=GATHER_SCREENING_FACTS)
+    def gather_screening_facts(self, query: ScreeningQuery) -> ScreeningFacts:
+        try:
+            post = self._posts.post(query.request.post)
+        except UnknownPost as unknown:
+            # The API refuses unknown posts; this guards starts from Temporal's own tools.
+            raise ApplicationError(str(unknown), type="UnknownPost", non_retryable=True) from None
+        submitted_on = query.submitted_at.astimezone(post.zone).date()
+        with self._sessions() as session:
+            other_cases = repository.open_cases_of_petitioner(
+                session, query.request.petitioner, excluding_case=query.request.case_number
+            )
+        return ScreeningFacts(
+            post=post,
+            visa_bulletin=self._posts.visa_bulletin,
+            calendar=build_post_calendar(post, submitted_on, submitted_on + CALENDAR_SPAN),
+            other_open_cases_of_petitioner=other_cases,
+        )

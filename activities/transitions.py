@@ -1,0 +1,59 @@
+"""Persist one step of a request: its row, an audit row and, in the same transaction,
+the email it sends, rendered and queued in the outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from reschedule_desk.domain.posts import PostsConfig
+from reschedule_desk.domain.records import RECORD_TRANSITION, EmailKind, RecordedTransition, TransitionEntry
+from reschedule_desk.mail.rendering import EmailContext, WaitingWindow, recipient_address, render_email
+from reschedule_desk.storage import repository
+from reschedule_desk.storage.repository import OutboxDraft
+
+
+class TransitionActivities:
+    def __init__(self, sessions: sessionmaker[Session], posts: PostsConfig) -> None:
+        self._sessions = sessions
+        self._posts = posts
+
+    @activity.defn(name=RECORD_TRANSITION)
+    def record_transition(self, entry: TransitionEntry) -> RecordedTransition:
+        with self._sessions.begin() as session:
+            draft = self._draft_email(session, entry) if entry.email else None
+            key = repository.record_transition(session, entry, draft)
+        return RecordedTransition(message_key=key)
+
+    def _draft_email(self, session: Session, entry: TransitionEntry) -> OutboxDraft:
+        assert entry.email is not None
+        kind = entry.email.kind
+        window_ends_at = entry.window_ends_at
+        if entry.request is not None:  # the first step: its rows are not written yet
+            request, submitted_at = entry.request, entry.transition.at
+        else:
+            row = repository.request_row(session, entry.request_id)
+            request, submitted_at = repository.load_request(session, entry.request_id), row.submitted_at
+            if kind is EmailKind.EXPIRED:
+                window_ends_at = row.window_ends_at  # the window that ran out, as recorded
+        context = EmailContext(
+            request=request,
+            post=self._posts.post(request.post),
+            kind=kind,
+            recipient=entry.email.recipient,
+            note=entry.transition.note,
+            failed_rules=[rule for rule in entry.rules if not rule.passed],
+            window_ends_at=window_ends_at,
+            window=WaitingWindow.of_state(entry.transition.from_state) if kind is EmailKind.EXPIRED else None,
+            submitted_at=submitted_at,
+            approval_email_release_at=entry.approval_email_release_at,
+        )
+        rendered = render_email(context)
+        return OutboxDraft(
+            kind=kind,
+            recipient=recipient_address(context),
+            subject=rendered.subject,
+            text_body=rendered.text_body,
+            html_body=rendered.html_body,
+            not_before=entry.email.not_before,
+        )

@@ -1,0 +1,105 @@
+"""`make run`: the whole desk on embedded defaults, in the foreground.
+
+Starts the Temporal dev server (state in var/temporal.db, UI on :8233), migrates the
+SQLite app database, then the worker and the HTTP API on 127.0.0.1:8000. Mail goes to
+var/mail/ unless SMTP_URL is set. One Ctrl-C stops all of it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reschedule_desk.settings import PROJECT_ROOT, Settings
+from reschedule_desk.storage.database import migrate
+from reschedule_desk.temporal import bundled_binary
+
+API_PORT = 8000
+UI_PORT = 8233
+
+
+def _wait_for_port(address: str, timeout: float = 60.0) -> None:
+    host, port = address.rsplit(":", 1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing answers on {address} after {timeout:.0f}s")
+
+
+def _temporal_dev_server(settings: Settings) -> subprocess.Popen:
+    host, port = settings.temporal_address.rsplit(":", 1)
+    return subprocess.Popen(
+        [
+            bundled_binary("temporal"),
+            "server",
+            "start-dev",
+            "--ip", host,
+            "--port", port,
+            "--ui-port", str(UI_PORT),
+            "--namespace", settings.temporal_namespace,
+            "--db-filename", str(settings.var_dir / "temporal.db"),
+            "--log-level", "warn",
+        ]
+    )
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.posts  # fail fast, naming the line and field, on a broken posts file
+    migrate(settings.database_url)
+
+    processes: list[subprocess.Popen] = []
+    try:
+        if "TEMPORAL_ADDRESS" not in os.environ:
+            processes.append(_temporal_dev_server(settings))
+            _wait_for_port(settings.temporal_address)
+        processes.append(subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py")]))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable, "-m", "uvicorn", "--factory", "reschedule_desk.api:create_app",
+                    "--host", "127.0.0.1", "--port", str(API_PORT),
+                ]
+            )
+        )
+        _wait_for_port(f"127.0.0.1:{API_PORT}")
+        print(
+            f"\nReschedule desk running: API http://127.0.0.1:{API_PORT}/docs, "
+            f"Temporal UI http://127.0.0.1:{UI_PORT}, mail in {_shown(settings.mail_dir)}. Ctrl-C stops all.\n",
+            flush=True,
+        )
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        return 1  # one part died on its own: stop the rest
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in reversed(processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in reversed(processes):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

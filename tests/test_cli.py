@@ -1,0 +1,124 @@
+"""`reschedule` for scripts, and officer decisions from Temporal's own CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from reschedule_desk import cli
+from reschedule_desk.settings import Settings
+from reschedule_desk.temporal import bundled_binary
+from tests.conftest import make_request, running_worker, settings_for
+
+
+@pytest.mark.parametrize(
+    ("post", "start", "count", "expected"),
+    [
+        ("nairobi", "2026-11-21", 5, "2026-11-30"),  # Saturday; US Thanksgiving on the 26th
+        ("nairobi", "2027-01-09", 5, "2027-01-15"),  # Saturday: the following Friday
+        ("nairobi", "2027-02-01", 5, "2027-02-08"),  # Monday: the next Monday
+        ("nairobi", "2027-01-11", 5, "2027-01-19"),  # Monday, but Martin Luther King Jr. Day is the 18th
+        ("phnom-penh", "2026-11-20", 5, "2026-12-03"),  # Water Festival 23-25, Thanksgiving 26
+        ("nairobi", "2026-11-23", 0, "2026-11-23"),
+    ],
+)
+def test_calendar_add_business_days_prints_the_nth_business_day_after_the_date(
+    capsys: pytest.CaptureFixture[str], post: str, start: str, count: int, expected: str
+) -> None:
+    assert cli.main(["calendar", "add-business-days", "--post", post, "--from", start, str(count)]) == 0
+    assert capsys.readouterr().out.strip() == expected
+
+
+def test_calendar_for_an_unknown_post_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["calendar", "add-business-days", "--post", "atlantis", "--from", "2026-11-23", "5"]) == 2
+    assert "unknown post 'atlantis'" in capsys.readouterr().err
+
+
+async def _cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, str, str]:
+    """Run the CLI in a thread (it runs its own event loop), pointed at the test server."""
+    monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: settings))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = await asyncio.to_thread(cli.main, list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+async def _wait_for(settings: Settings, monkeypatch: pytest.MonkeyPatch, case_number: str, state: str) -> dict:
+    for _ in range(200):
+        code, out, _ = await _cli(settings, monkeypatch, "status", case_number)
+        if code == 0 and json.loads(out)["status"] == state:
+            return json.loads(out)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{case_number} never became {state}")
+
+
+async def test_submit_status_and_decide_from_the_cli(
+    dev_env: WorkflowEnvironment, desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = settings_for(dev_env, desk_settings)
+    document = make_request()
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(document), encoding="utf-8")
+    case_number = document["case_number"]
+    async with running_worker(dev_env.client, settings):
+        code, out, _ = await _cli(settings, monkeypatch, "submit", str(request_file))
+        assert code == 0 and json.loads(out)["status"] == "SUBMITTED"
+        await _wait_for(settings, monkeypatch, case_number, "PENDING_REVIEW")
+
+        code, _, err = await _cli(settings, monkeypatch, "provide-info", case_number, "--answer", "Early.")
+        assert code == 1 and "not INFO_REQUESTED" in err
+
+        code, out, _ = await _cli(
+            settings, monkeypatch, "deny", case_number, "--officer", "officer.kim", "--reason", "Case transferred."
+        )
+        assert code == 0 and json.loads(out)["status"] == "DENIED"
+
+
+async def test_a_bad_request_file_is_refused_with_the_field_named(
+    desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(make_request(visa_class="K 1 !")), encoding="utf-8")
+    code, _, err = await _cli(desk_settings, monkeypatch, "submit", str(request_file))
+    assert code == 2 and "visa_class" in err
+
+
+async def test_an_officer_can_approve_with_temporals_own_cli(
+    dev_env: WorkflowEnvironment, desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = settings_for(dev_env, desk_settings)
+    document = make_request()
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(document), encoding="utf-8")
+    async with running_worker(dev_env.client, settings):
+        assert (await _cli(settings, monkeypatch, "submit", str(request_file)))[0] == 0
+        await _wait_for(settings, monkeypatch, document["case_number"], "PENDING_REVIEW")
+
+        def temporal_update(payload: str) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [
+                    bundled_binary("temporal"), "workflow", "update", "execute",
+                    "--address", settings.temporal_address,
+                    "--workflow-id", f"reschedule-{document['case_number']}",
+                    "--name", "approve",
+                    "--input", payload,
+                ],
+                capture_output=True, text=True, timeout=60,
+            )
+
+        refused = await asyncio.to_thread(temporal_update, '{"officer": "officer.kim"}')
+        assert refused.returncode != 0
+        approved = await asyncio.to_thread(
+            temporal_update, '{"officer_id": "officer.kim", "note": "Approved from the Temporal CLI"}'
+        )
+        assert approved.returncode == 0, approved.stderr
+        assert "status:APPROVED" in approved.stdout
+        status = await _wait_for(settings, monkeypatch, document["case_number"], "APPROVED")
+        assert status["history"][-1]["actor"] == "officer.kim"

@@ -1,0 +1,301 @@
+"""Each lifecycle path of a request, on Temporal's time-skipping test server with the
+real activities (SQLite app database, emails rendered into the outbox and the file sink).
+
+With RECORD_HISTORIES=1 each path's history is written to tests/histories/, where the
+replay test checks it against today's workflow code on every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
+
+import holidays
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from reschedule_desk.domain.decisions import Approval, Denial, InfoProvided, InfoRequest, Withdrawal
+from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
+from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.settings import Settings
+from tests.conftest import HISTORIES_DIR, record_histories, reschedule_request, running_worker
+from workflows.reschedule_request import RescheduleRequestWorkflow
+
+OFFICER = "officer.njeri"
+
+
+async def submit(env: WorkflowEnvironment, settings: Settings, request: RescheduleRequest) -> WorkflowHandle:
+    """Start as the desk does, less the search attributes the test server cannot index."""
+    return await env.client.start_workflow(
+        RescheduleRequestWorkflow.run, request, id=request.workflow_id, task_queue=settings.task_queue
+    )
+
+
+async def state_becomes(handle: WorkflowHandle, state: RequestState) -> RequestStatus:
+    """Poll the `status` query (in real time: the server skips time only for results)."""
+    for _ in range(200):
+        status = await handle.query(RescheduleRequestWorkflow.status)
+        if status.status is state:
+            return status
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"request stayed {status.status.value}, never became {state.value}")
+
+
+def emails_sent(settings: Settings) -> list[str]:
+    """The kinds of email in the sink, in the order of their steps."""
+    return [path.stem.rsplit("-", 1)[1] for path in sorted(settings.mail_dir.glob("*.eml"))]
+
+
+def email_text(settings: Settings, kind: str) -> str:
+    (path,) = [p for p in settings.mail_dir.glob("*.eml") if p.stem.endswith(f"-{kind}")]
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+async def keep_history(handle: WorkflowHandle, name: str) -> None:
+    if record_histories():
+        history = await handle.fetch_history()
+        HISTORIES_DIR.mkdir(exist_ok=True)
+        (HISTORIES_DIR / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+
+async def send_email_times(handle: WorkflowHandle) -> list[datetime]:
+    """When each send_email activity was scheduled, by the workflow's own clock."""
+    history = await handle.fetch_history()
+    return [
+        event.event_time.ToDatetime(tzinfo=UTC)
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and event.activity_task_scheduled_event_attributes.activity_type.name == "send_email"
+    ]
+
+
+async def test_approved_request_gets_exactly_one_approval_email_at_least_5_business_days_after_the_request(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        waiting = await state_becomes(handle, RequestState.PENDING_REVIEW)
+        approved = await handle.execute_update(
+            RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER, note="Medical hold confirmed")
+        )
+        assert approved.status is RequestState.APPROVED
+        assert not approved.approval_email_sent, "the approval email waits for its release time"
+        final = await handle.result()
+
+    assert final.status is RequestState.APPROVED and final.approval_email_sent
+    assert emails_sent(desk_settings) == ["acknowledgement", "approved"]
+    approval_sent_at = (await send_email_times(handle))[-1]
+    assert approval_sent_at >= final.approval_email_release_at
+    assert final.approval_email_release_at == waiting.approval_email_release_at
+    assert [step.action for step in final.history] == ["screen", "approve"]
+    assert final.history[1].actor == OFFICER and final.history[1].note == "Medical hold confirmed"
+    await keep_history(handle, "approved")
+
+
+async def test_ineligible_request_is_told_every_failed_rule_and_to_submit_an_inquiry(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    request = reschedule_request(now=await env.get_current_time(), visa_class="K-1", interviewed_already=True)
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, request)
+        final = await handle.result()
+
+    assert final.status is RequestState.INELIGIBLE
+    failed = {outcome.rule for outcome in final.failed_rules}
+    assert len(failed) == 2
+    assert emails_sent(desk_settings) == ["ineligible"]
+    assert "inquiry" in email_text(desk_settings, "ineligible").lower()
+    await keep_history(handle, "ineligible")
+
+
+async def test_denied_request_gets_the_officers_reason(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        await handle.execute_update(
+            RescheduleRequestWorkflow.deny,
+            Denial(officer_id=OFFICER, reason="The medical examination has expired."),
+        )
+        final = await handle.result()
+
+    assert final.status is RequestState.DENIED
+    assert emails_sent(desk_settings) == ["acknowledgement", "denied"]
+    assert "The medical examination has expired." in email_text(desk_settings, "denied")
+    await keep_history(handle, "denied")
+
+
+async def test_information_requested_then_answered_goes_back_to_review_and_can_be_approved(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        asked = await handle.execute_update(
+            RescheduleRequestWorkflow.request_info,
+            InfoRequest(officer_id=OFFICER, needed="A letter from the panel physician."),
+        )
+        assert asked.status is RequestState.INFO_REQUESTED
+        answered = await handle.execute_update(
+            RescheduleRequestWorkflow.provide_info, InfoProvided(answer="Letter attached to my inquiry.")
+        )
+        assert answered.status is RequestState.PENDING_REVIEW
+        await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER))
+        final = await handle.result()
+
+    assert [step.to_state for step in final.history] == [
+        RequestState.PENDING_REVIEW,
+        RequestState.INFO_REQUESTED,
+        RequestState.PENDING_REVIEW,
+        RequestState.APPROVED,
+    ]
+    assert emails_sent(desk_settings) == ["acknowledgement", "info_requested", "approved"]
+    assert "A letter from the panel physician." in email_text(desk_settings, "info_requested")
+    await keep_history(handle, "info_requested_answered_approved")
+
+
+async def test_unanswered_information_request_reminds_the_applicant_then_expires(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        asked = await handle.execute_update(
+            RescheduleRequestWorkflow.request_info, InfoRequest(officer_id=OFFICER, needed="Your passport bio page.")
+        )
+        final = await handle.result()
+
+    assert final.status is RequestState.EXPIRED
+    assert [step.action for step in final.history] == ["screen", "request_info", "remind", "expire"]
+    assert final.history[-1].rule == "answer_window_ran_out"
+    assert final.history[-1].at >= asked.window_ends_at
+    assert final.history[-2].at >= asked.reminder_at
+    assert emails_sent(desk_settings) == ["acknowledgement", "info_requested", "reminder", "expired"]
+    await keep_history(handle, "info_requested_expired")
+
+
+async def test_stale_request_with_no_decision_reminds_the_unit_then_expires_by_itself(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        waiting = await state_becomes(handle, RequestState.PENDING_REVIEW)
+        final = await handle.result()
+
+    assert final.status is RequestState.EXPIRED
+    assert final.history[-1].rule == "review_window_ran_out"
+    assert final.history[-2].action == "remind" and final.history[-2].at >= waiting.reminder_at
+    assert final.history[-1].at >= waiting.window_ends_at
+    assert emails_sent(desk_settings) == ["acknowledgement", "reminder", "expired"]
+    await keep_history(handle, "review_expired")
+
+
+@pytest.mark.parametrize("waiting_in", [RequestState.PENDING_REVIEW, RequestState.INFO_REQUESTED])
+async def test_applicant_can_withdraw_any_open_request(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings, waiting_in: RequestState
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        if waiting_in is RequestState.INFO_REQUESTED:
+            await handle.execute_update(
+                RescheduleRequestWorkflow.request_info, InfoRequest(officer_id=OFFICER, needed="A photo.")
+            )
+        withdrawn = await handle.execute_update(
+            RescheduleRequestWorkflow.withdraw, Withdrawal(reason="I travelled to Nairobi another way.")
+        )
+        final = await handle.result()
+
+    assert withdrawn.status is final.status is RequestState.WITHDRAWN
+    assert emails_sent(desk_settings)[-1] == "withdrawn"
+    if waiting_in is RequestState.PENDING_REVIEW:
+        await keep_history(handle, "withdrawn")
+
+
+async def test_a_decision_on_a_decided_request_is_refused_and_changes_nothing(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER))
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                RescheduleRequestWorkflow.deny, Denial(officer_id="officer.other", reason="Too late.")
+            )
+        assert "cannot deny: the request is already APPROVED" in str(refused.value.cause)
+        status = await handle.query(RescheduleRequestWorkflow.status)
+        assert [step.action for step in status.history] == ["screen", "approve"]
+        await handle.result()
+
+
+async def test_decisions_sent_as_signals_act_and_invalid_signals_are_recorded_and_ignored(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        await handle.signal(RescheduleRequestWorkflow.provide_info_signal, InfoProvided(answer="Nobody asked."))
+        await handle.signal(RescheduleRequestWorkflow.deny_signal, Denial(officer_id=OFFICER, reason="Duplicate case."))
+        final = await handle.result()
+
+    assert final.status is RequestState.DENIED
+    assert len(final.ignored_signals) == 1
+    assert "provide_info" in final.ignored_signals[0] and "PENDING_REVIEW" in final.ignored_signals[0]
+    await keep_history(handle, "denied_by_signal")
+
+
+def _weekdays_after(start: date, count: int) -> date:
+    """Counting weekends only, no holidays: where the release would fall without them."""
+    day = start
+    while count:
+        day += timedelta(days=1)
+        if day.isoweekday() < 6:
+            count -= 1
+    return day
+
+
+def _next_weekday_holiday(country: str, after: date) -> tuple[date, str]:
+    calendar = holidays.country_holidays(country, years=[after.year, after.year + 1])
+    return min((day, name) for day, name in calendar.items() if day > after and day.isoweekday() < 6)
+
+
+@pytest.mark.parametrize(
+    ("post", "country"), [("nairobi", "KE"), ("nairobi", "US"), ("phnom-penh", "KH"), ("phnom-penh", "US")]
+)
+async def test_approval_release_skips_the_holidays_of_the_host_country_and_the_us(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings, post: str, country: str
+) -> None:
+    env = time_skipping_env
+    now = await env.get_current_time()
+    zone = desk_settings.posts.post(post).zone
+    holiday, name = _next_weekday_holiday(country, now.date() + timedelta(days=7))
+    # Submit at 10:00 local on the working day before the holiday.
+    submit_on = holiday - timedelta(days=1 if holiday.isoweekday() > 1 else 3)
+    submit_at = datetime.combine(submit_on, datetime.min.time().replace(hour=10), tzinfo=zone)
+    await env.sleep(submit_at - now)
+
+    async with running_worker(env.client, desk_settings):
+        handle = await submit(env, desk_settings, reschedule_request(post, now=submit_at))
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER))
+        final = await handle.result()
+
+    release = final.approval_email_release_at.astimezone(zone)
+    assert release.time() == desk_settings.posts.post(post).opening_time
+    assert release.date() > _weekdays_after(submit_on, 5), f"{name} should push the release later"
+    assert (await send_email_times(handle))[-1] >= release

@@ -1,0 +1,413 @@
+"""One missed-appointment reschedule request, from screening to its last email.
+
+The workflow decides and waits; activities persist and send. Every wait is bounded by a
+window counted in the post's business days, computed from the calendar snapshot the
+first activity returns, so replay never depends on today's holiday tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    # Pure, deterministic modules: passed through so the sandbox does not re-import them.
+    from reschedule_desk.domain import search
+    from reschedule_desk.domain.decisions import (
+        Approval,
+        Denial,
+        InfoProvided,
+        InfoRequest,
+        Withdrawal,
+    )
+    from reschedule_desk.domain.eligibility import failed_rules, screen
+    from reschedule_desk.domain.lifecycle import (
+        ActionNotAllowed,
+        RequestState,
+        RequestStatus,
+        RuleOutcome,
+        Transition,
+        next_state,
+    )
+    from reschedule_desk.domain.records import (
+        GATHER_SCREENING_FACTS,
+        RECORD_TRANSITION,
+        SEND_EMAIL,
+        DeliveryResult,
+        EmailKind,
+        EmailOrder,
+        Recipient,
+        RecordedTransition,
+        ScreeningFacts,
+        ScreeningQuery,
+        TransitionEntry,
+    )
+    from reschedule_desk.domain.request import RescheduleRequest
+
+SYSTEM = "system"
+APPLICANT = "applicant"
+
+# Databases and mail servers come back; keep retrying, but back off.
+PATIENT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+)
+
+# The email each state sends when a request enters it.
+EMAIL_ON_ENTRY: dict[RequestState, EmailKind] = {
+    RequestState.INELIGIBLE: EmailKind.INELIGIBLE,
+    RequestState.INFO_REQUESTED: EmailKind.INFO_REQUESTED,
+    RequestState.APPROVED: EmailKind.APPROVED,
+    RequestState.DENIED: EmailKind.DENIED,
+    RequestState.EXPIRED: EmailKind.EXPIRED,
+    RequestState.WITHDRAWN: EmailKind.WITHDRAWN,
+}
+
+
+@workflow.defn(name="RescheduleRequest")
+class RescheduleRequestWorkflow:
+    @workflow.init
+    def __init__(self, request: RescheduleRequest) -> None:
+        self._request = request
+        self._state = RequestState.SUBMITTED
+        self._submitted_at = workflow.now()
+        self._facts: ScreeningFacts | None = None
+        self._rules: list[RuleOutcome] = []
+        self._window_ends_at: datetime | None = None
+        self._reminder_at: datetime | None = None
+        self._reminded = False
+        self._release_at: datetime | None = None
+        self._approval_email_key: str | None = None
+        self._approval_email_sent = False
+        # Every step, in order; the main loop records them, handlers wait for that.
+        self._steps: list[TransitionEntry] = []
+        self._recorded = 0
+        self._ignored_signals: list[str] = []
+        self._info_needed: str | None = None  # what the officer asked for, repeated in the reminder
+        # The desk starts requests with their search attributes set; a server without
+        # them registered (Temporal's time-skipping test server) gets none.
+        self._indexed = search.REQUEST_STATUS in workflow.info().typed_search_attributes
+
+    @workflow.run
+    async def run(self, request: RescheduleRequest) -> RequestStatus:
+        self._facts = await workflow.execute_activity(
+            GATHER_SCREENING_FACTS,
+            ScreeningQuery(
+                request_id=self._request_id, request=request, submitted_at=self._submitted_at
+            ),
+            result_type=ScreeningFacts,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PATIENT_RETRY,
+        )
+        self._rules = screen(request, self._facts, self._submitted_at)
+        failures = failed_rules(self._rules)
+        if failures:
+            self._move(
+                RequestState.INELIGIBLE,
+                actor=SYSTEM,
+                action="screen",
+                rule=", ".join(outcome.rule for outcome in failures),
+            )
+        else:
+            self._release_at = self._facts.calendar.release_time(
+                self._submitted_at, self._facts.post.windows.approval_release_business_days
+            )
+            self._move(RequestState.PENDING_REVIEW, actor=SYSTEM, action="screen")
+        await self._record_steps()
+
+        while self._state.is_open:
+            await self._wait_for_action_or_deadline()
+            await self._record_steps()
+
+        if self._state is RequestState.APPROVED:
+            await self._release_approval_email()
+        # Let Update handlers return their result before the workflow closes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status()
+
+    # -- officer and applicant actions: Updates with validators, and Signals alike ------
+
+    @workflow.update(name="approve")
+    async def approve(self, approval: Approval) -> RequestStatus:
+        return await self._take_action("approve", approval.officer_id, approval.note)
+
+    @approve.validator
+    def _validate_approve(self, approval: Approval) -> None:
+        self._check_allowed("approve")
+
+    @workflow.update(name="deny")
+    async def deny(self, denial: Denial) -> RequestStatus:
+        return await self._take_action("deny", denial.officer_id, denial.reason)
+
+    @deny.validator
+    def _validate_deny(self, denial: Denial) -> None:
+        self._check_allowed("deny")
+
+    @workflow.update(name="request_info")
+    async def request_info(self, info_request: InfoRequest) -> RequestStatus:
+        return await self._take_action("request_info", info_request.officer_id, info_request.needed)
+
+    @request_info.validator
+    def _validate_request_info(self, info_request: InfoRequest) -> None:
+        self._check_allowed("request_info")
+
+    @workflow.update(name="provide_info")
+    async def provide_info(self, info: InfoProvided) -> RequestStatus:
+        return await self._take_action("provide_info", APPLICANT, info.answer)
+
+    @provide_info.validator
+    def _validate_provide_info(self, info: InfoProvided) -> None:
+        self._check_allowed("provide_info")
+
+    @workflow.update(name="withdraw")
+    async def withdraw(self, withdrawal: Withdrawal) -> RequestStatus:
+        return await self._take_action("withdraw", APPLICANT, withdrawal.reason)
+
+    @withdraw.validator
+    def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
+        self._check_allowed("withdraw")
+
+    @workflow.signal(name="approve")
+    def approve_signal(self, approval: Approval) -> None:
+        self._take_signalled_action("approve", approval.officer_id, approval.note)
+
+    @workflow.signal(name="deny")
+    def deny_signal(self, denial: Denial) -> None:
+        self._take_signalled_action("deny", denial.officer_id, denial.reason)
+
+    @workflow.signal(name="request_info")
+    def request_info_signal(self, info_request: InfoRequest) -> None:
+        self._take_signalled_action("request_info", info_request.officer_id, info_request.needed)
+
+    @workflow.signal(name="provide_info")
+    def provide_info_signal(self, info: InfoProvided) -> None:
+        self._take_signalled_action("provide_info", APPLICANT, info.answer)
+
+    @workflow.signal(name="withdraw")
+    def withdraw_signal(self, withdrawal: Withdrawal) -> None:
+        self._take_signalled_action("withdraw", APPLICANT, withdrawal.reason)
+
+    @workflow.query(name="status")
+    def status(self) -> RequestStatus:
+        return self._status()
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def _check_allowed(self, action: str) -> None:
+        if self._facts is None:
+            raise ApplicationError(f"cannot {action}: the request is still being screened")
+        try:
+            next_state(self._state, action)
+        except ActionNotAllowed as refusal:
+            raise ApplicationError(str(refusal), type="ActionNotAllowed") from None
+
+    async def _take_action(self, action: str, actor: str, note: str | None) -> RequestStatus:
+        # Validators ran when the update was accepted; another decision accepted in the
+        # same moment may have moved the request since, so check again before acting.
+        self._check_allowed(action)
+        step = self._move(next_state(self._state, action), actor=actor, action=action, note=note)
+        await workflow.wait_condition(lambda: self._recorded >= step)
+        return self._status()
+
+    def _take_signalled_action(self, action: str, actor: str, note: str | None) -> None:
+        try:
+            self._check_allowed(action)
+        except ApplicationError as refusal:
+            # A signal cannot be refused to its sender: keep a trace, change nothing.
+            self._ignored_signals.append(f"{workflow.now().isoformat()} {action} by {actor}: {refusal}")
+            workflow.logger.warning("Ignored signal %s: %s", action, refusal)
+            return
+        self._move(next_state(self._state, action), actor=actor, action=action, note=note)
+
+    def _move(
+        self,
+        to_state: RequestState,
+        *,
+        actor: str,
+        action: str,
+        note: str | None = None,
+        rule: str | None = None,
+    ) -> int:
+        """Enter `to_state` now and queue its step for recording; returns the step number."""
+        assert self._facts is not None
+        from_state = self._state
+        self._state = to_state
+        if action == "request_info":
+            self._info_needed = note
+        windows = self._facts.post.windows
+        if to_state is RequestState.PENDING_REVIEW:
+            self._open_window(windows.review_business_days)
+        elif to_state is RequestState.INFO_REQUESTED:
+            self._open_window(windows.answer_business_days)
+        elif not to_state.is_open:
+            self._window_ends_at = self._reminder_at = None
+
+        email = None
+        if to_state is RequestState.PENDING_REVIEW and from_state is RequestState.SUBMITTED:
+            email = EmailOrder(kind=EmailKind.ACKNOWLEDGEMENT)
+        elif to_state is RequestState.APPROVED:
+            email = EmailOrder(kind=EmailKind.APPROVED, not_before=self._release_at)
+        elif to_state in EMAIL_ON_ENTRY:
+            email = EmailOrder(kind=EMAIL_ON_ENTRY[to_state])
+        return self._queue_step(from_state, actor=actor, action=action, note=note, rule=rule, email=email)
+
+    def _remind(self) -> None:
+        """The window's reminder: officers for a review, the applicant for an answer."""
+        reviewing = self._state is RequestState.PENDING_REVIEW
+        self._reminded = True
+        self._queue_step(
+            self._state,
+            actor=SYSTEM,
+            action="remind",
+            note=None if reviewing else self._info_needed,
+            email=EmailOrder(
+                kind=EmailKind.REMINDER, recipient=Recipient.UNIT if reviewing else Recipient.APPLICANT
+            ),
+        )
+
+    def _queue_step(
+        self,
+        from_state: RequestState,
+        *,
+        actor: str,
+        action: str,
+        note: str | None = None,
+        rule: str | None = None,
+        email: EmailOrder | None = None,
+    ) -> int:
+        step = len(self._steps) + 1
+        first = step == 1
+        self._steps.append(
+            TransitionEntry(
+                request_id=self._request_id,
+                workflow_id=workflow.info().workflow_id,
+                transition=Transition(
+                    step=step,
+                    at=workflow.now(),
+                    from_state=from_state,
+                    to_state=self._state,
+                    actor=actor,
+                    action=action,
+                    note=note,
+                    rule=rule,
+                ),
+                request=self._request if first else None,
+                window_ends_at=self._window_ends_at,
+                reminder_at=self._reminder_at,
+                approval_email_release_at=self._release_at,
+                rules=self._rules if first else [],
+                email=email,
+            )
+        )
+        if self._indexed:
+            workflow.upsert_search_attributes(
+                [
+                    search.REQUEST_STATUS.value_set(self._state.value),
+                    search.NEXT_DEADLINE.value_set(self._window_ends_at)
+                    if self._window_ends_at
+                    else search.NEXT_DEADLINE.value_unset(),
+                ]
+            )
+        return step
+
+    def _open_window(self, business_days: int) -> None:
+        assert self._facts is not None
+        calendar = self._facts.calendar
+        self._window_ends_at = calendar.window_end(workflow.now(), business_days)
+        self._reminder_at = calendar.reminder_time(
+            self._window_ends_at, self._facts.post.windows.reminder_lead_business_days
+        )
+        self._reminded = False
+
+    # -- waiting --------------------------------------------------------------------------
+
+    async def _wait_for_action_or_deadline(self) -> None:
+        """Wait until someone acts, or the reminder or the window's end comes due."""
+        assert self._window_ends_at is not None and self._reminder_at is not None
+        due_at = self._window_ends_at if self._reminded else self._reminder_at
+        what = "window ends" if self._reminded else "reminder"
+        wait = due_at - workflow.now()
+        if wait > timedelta(0):
+            try:
+                await workflow.wait_condition(
+                    self._has_unrecorded_steps,
+                    timeout=wait,
+                    timeout_summary=f"{self._state.value} {what} {due_at.isoformat()}",
+                )
+                return
+            except asyncio.TimeoutError:
+                pass
+        if not self._reminded:
+            self._remind()
+        else:
+            window = "review" if self._state is RequestState.PENDING_REVIEW else "answer"
+            self._move(RequestState.EXPIRED, actor=SYSTEM, action="expire", rule=f"{window}_window_ran_out")
+
+    def _has_unrecorded_steps(self) -> bool:
+        return self._recorded < len(self._steps)
+
+    # -- side effects, through activities --------------------------------------------------
+
+    async def _record_steps(self) -> None:
+        while self._has_unrecorded_steps():
+            entry = self._steps[self._recorded]
+            recorded = await workflow.execute_activity(
+                RECORD_TRANSITION,
+                entry,
+                result_type=RecordedTransition,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PATIENT_RETRY,
+                summary=f"step {entry.transition.step}: {entry.transition.action} -> {entry.transition.to_state.value}",
+            )
+            self._recorded += 1
+            if recorded.message_key is None:
+                continue
+            if entry.email is not None and entry.email.kind is EmailKind.APPROVED:
+                self._approval_email_key = recorded.message_key
+            else:
+                await self._send_email(recorded.message_key)
+
+    async def _release_approval_email(self) -> None:
+        """The approval email reaches the applicant no earlier than the release time."""
+        assert self._release_at is not None and self._approval_email_key is not None
+        wait = self._release_at - workflow.now()
+        if wait > timedelta(0):
+            await workflow.sleep(wait, summary=f"approval email release {self._release_at.isoformat()}")
+        await self._send_email(self._approval_email_key)
+        self._approval_email_sent = True
+
+    async def _send_email(self, message_key: str) -> DeliveryResult:
+        return await workflow.execute_activity(
+            SEND_EMAIL,
+            message_key,
+            result_type=DeliveryResult,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=PATIENT_RETRY,
+            summary=f"send {message_key}",
+        )
+
+    # -- what callers see -----------------------------------------------------------------
+
+    @property
+    def _request_id(self) -> str:
+        return workflow.info().first_execution_run_id
+
+    def _status(self) -> RequestStatus:
+        return RequestStatus(
+            case_number=self._request.case_number,
+            post=self._request.post,
+            status=self._state,
+            submitted_at=self._submitted_at,
+            window_ends_at=self._window_ends_at,
+            reminder_at=None if self._reminded else self._reminder_at,
+            approval_email_release_at=self._release_at,
+            approval_email_sent=self._approval_email_sent,
+            failed_rules=failed_rules(self._rules),
+            history=[entry.transition for entry in self._steps],
+            ignored_signals=self._ignored_signals,
+        )
