@@ -10,6 +10,7 @@ from temporalio import activity
 from reschedule_desk.domain.records import SEND_EMAIL, DeliveryResult
 from reschedule_desk.mail.delivery import MailTransport, PermanentRefusal, build_message
 from reschedule_desk.storage import repository
+from reschedule_desk.storage.tables import OutboxStatus
 
 
 class EmailActivities:
@@ -21,8 +22,8 @@ class EmailActivities:
     def send_email(self, message_key: str) -> DeliveryResult:
         with self._sessions() as session:
             queued = repository.outbox_message(session, message_key)
-            if queued.status != "queued":
-                return DeliveryResult.ALREADY_SENT if queued.status == "sent" else DeliveryResult.REFUSED
+            if queued.status is not OutboxStatus.QUEUED:
+                return DeliveryResult.ALREADY_SENT if queued.status is OutboxStatus.SENT else DeliveryResult.REFUSED
             message = build_message(queued)
         try:
             self._transport.deliver(message_key, message)

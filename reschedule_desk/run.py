@@ -44,6 +44,7 @@ def _temporal_dev_server(settings: Settings) -> subprocess.Popen:
             "start-dev",
             "--ip", host,
             "--port", port,
+            "--ui-ip", host,
             "--ui-port", str(UI_PORT),
             "--namespace", settings.temporal_namespace,
             "--db-filename", str(settings.var_dir / "temporal.db"),

@@ -1,32 +1,52 @@
-"""Fixtures shared by the workflow, API and CLI tests: real Temporal servers (the bundled
-binaries, never downloaded), a migrated SQLite app database and the file mail sink."""
+"""Fixtures shared by every test folder: one factory for valid requests, the shipped posts,
+real Temporal servers (the bundled binaries, never downloaded), a migrated SQLite app
+database, a database per test on SQLite and PostgreSQL, and a real SMTP server.
+
+PostgreSQL: TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
+Each test gets a schema of its own in that database, dropped afterwards, so parallel runs
+never collide. When PostgreSQL does not answer its tests are skipped, unless
+REQUIRE_POSTGRES=1, which makes that a failure (CI).
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from reschedule_desk.domain import search
+from reschedule_desk.domain.posts import PostsConfig, parse_posts
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import DEFAULT_POSTS_FILE, Settings
-from reschedule_desk.storage.database import migrate
+from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.temporal import DATA_CONVERTER, bundled_binary
 from worker import ACTIVITY_THREADS, build_worker
 
+# Requests ------------------------------------------------------------------------------
+
 _case_serial = itertools.count(1)
+
+# The first letters of a case number say which post holds it.
+CASE_PREFIX = {"nairobi": "NRB", "phnom-penh": "PHP"}
 
 
 def new_case_number(prefix: str = "NRB") -> str:
@@ -37,7 +57,7 @@ def new_case_number(prefix: str = "NRB") -> str:
 def make_request(post: str = "nairobi", now: datetime | None = None, **changes: Any) -> dict[str, Any]:
     """An eligible request as the API receives it, relative to `now` (the server's clock)."""
     now = now or datetime.now()
-    prefix = {"nairobi": "NRB", "phnom-penh": "PHP"}.get(post, "NRB")
+    prefix = CASE_PREFIX.get(post, "NRB")
     document: dict[str, Any] = {
         "case_number": new_case_number(prefix),
         "post": post,
@@ -64,7 +84,17 @@ def make_request(post: str = "nairobi", now: datetime | None = None, **changes: 
 
 
 def reschedule_request(post: str = "nairobi", now: datetime | None = None, **changes: Any) -> RescheduleRequest:
+    """make_request, validated: the request as the workflow, storage and mail see it."""
     return RescheduleRequest.model_validate(make_request(post, now, **changes))
+
+
+@pytest.fixture(scope="session")
+def posts() -> PostsConfig:
+    """The shipped posts (reschedule_desk/posts.toml)."""
+    return parse_posts(DEFAULT_POSTS_FILE.read_text(encoding="utf-8"), source=str(DEFAULT_POSTS_FILE))
+
+
+# Temporal and the desk's own settings ---------------------------------------------------
 
 
 @pytest.fixture
@@ -122,3 +152,119 @@ def record_histories() -> bool:
 
 
 HISTORIES_DIR = Path(__file__).parent / "histories"
+
+
+# Databases -----------------------------------------------------------------------------
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server the tests may use, once it has answered."""
+    url = os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to connect means "no PostgreSQL here"
+        reason = (
+            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} did not answer "
+            f"({type(error).__name__}: {str(error).strip().splitlines()[0]})"
+        )
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{reason}; REQUIRE_POSTGRES=1 forbids skipping", pytrace=False)
+        pytest.skip(f"{reason}; set TEST_POSTGRES_URL, or REQUIRE_POSTGRES=1 to fail instead")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A URL whose connections work in a fresh, empty schema, dropped after the test."""
+    schema = f"desk_test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend."""
+    if request.param == "sqlite":
+        # A directory that does not exist yet: make_engine creates it.
+        return f"sqlite:///{tmp_path / 'var' / 'desk.sqlite3'}"
+    return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database on each backend."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+# Mail ----------------------------------------------------------------------------------
+
+
+@dataclass
+class CollectingHandler:
+    """An aiosmtpd handler that keeps every message it accepts, or refuses recipients
+    with `refuse_with` (e.g. "550 5.1.1 mailbox unavailable")."""
+
+    messages: list[Message] = field(default_factory=list)
+    refuse_with: str | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse_with:
+            return self.refuse_with
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    url: str
+    handler: CollectingHandler
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.handler.messages
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 and a free port, for the duration of one test."""
+    handler = CollectingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer(url=f"smtp://127.0.0.1:{port}", handler=handler)
+    finally:
+        controller.stop()

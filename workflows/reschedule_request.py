@@ -87,6 +87,9 @@ class RescheduleRequestWorkflow:
         # Every step, in order; the main loop records them, handlers wait for that.
         self._steps: list[TransitionEntry] = []
         self._recorded = 0
+        # Emails go out beside the main loop, so a mail server that is down never holds
+        # up the recording of the next decision.
+        self._deliveries: list[asyncio.Task[DeliveryResult]] = []
         self._ignored_signals: list[str] = []
         self._info_needed: str | None = None  # what the officer asked for, repeated in the reminder
         # The desk starts requests with their search attributes set; a server without
@@ -126,6 +129,7 @@ class RescheduleRequestWorkflow:
 
         if self._state is RequestState.APPROVED:
             await self._release_approval_email()
+        await asyncio.gather(*self._deliveries)
         # Let Update handlers return their result before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
@@ -370,7 +374,7 @@ class RescheduleRequestWorkflow:
             if entry.email is not None and entry.email.kind is EmailKind.APPROVED:
                 self._approval_email_key = recorded.message_key
             else:
-                await self._send_email(recorded.message_key)
+                self._deliveries.append(asyncio.create_task(self._send_email(recorded.message_key)))
 
     async def _release_approval_email(self) -> None:
         """The approval email reaches the applicant no earlier than the release time."""

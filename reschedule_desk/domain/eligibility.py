@@ -252,11 +252,12 @@ def _children_can_derive(request: RescheduleRequest, facts: ScreeningFacts, now:
     today = now.date()
     problems = []
     for child in request.applicants:
-        if child.relationship is not Relationship.CHILD or child.cspa_confirmed:
+        if child.relationship is not Relationship.CHILD:
             continue
         if child.marital_status is MaritalStatus.MARRIED:
             problems.append(f"{child.full_name} is married")
-        elif today >= _years_after(child.date_of_birth, CHILD_AGE_LIMIT):
+        # The Child Status Protection Act protects a child's age, never a marriage.
+        elif today >= _years_after(child.date_of_birth, CHILD_AGE_LIMIT) and not child.cspa_confirmed:
             problems.append(f"{child.full_name} is aged {CHILD_AGE_LIMIT} or older")
     if not problems:
         return _passed(

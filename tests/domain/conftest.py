@@ -1,4 +1,5 @@
-"""The shipped posts and their real calendars (holidays from the `holidays` package)."""
+"""The shipped posts one by one and their real calendars (holidays from the `holidays`
+package); `posts` itself is in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,17 +8,11 @@ from datetime import date
 import pytest
 
 from reschedule_desk.domain.calendar import PostCalendar, build_post_calendar
-from reschedule_desk.domain.posts import Post, PostsConfig, parse_posts
-from reschedule_desk.settings import DEFAULT_POSTS_FILE
+from reschedule_desk.domain.posts import Post, PostsConfig
 
 # Two whole years: every example in the tests falls inside them.
 CALENDAR_FIRST_DAY = date(2026, 1, 1)
 CALENDAR_LAST_DAY = date(2027, 12, 31)
-
-
-@pytest.fixture(scope="session")
-def posts() -> PostsConfig:
-    return parse_posts(DEFAULT_POSTS_FILE.read_text(encoding="utf-8"), source=str(DEFAULT_POSTS_FILE))
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from reschedule_desk.mail.rendering import (
     recipient_address,
     render_email,
 )
+from tests.conftest import reschedule_request
 
 POST_CODES = ("nairobi", "phnom-penh")
 EVERY_EMAIL = [(kind, Recipient.APPLICANT) for kind in EmailKind] + [(EmailKind.REMINDER, Recipient.UNIT)]
@@ -121,9 +122,9 @@ def test_no_slots_wording_follows_the_post(posts, full_context):
 
 
 @pytest.mark.parametrize("visa_class", ["F2A", "F1", "F4", "E2", "EW"])
-def test_visa_bulletin_caution_for_preference_categories(posts, make_request, full_context, visa_class):
+def test_visa_bulletin_caution_for_preference_categories(posts, full_context, visa_class):
     post = posts.post("phnom-penh")
-    context = full_context(post, EmailKind.APPROVED, request=make_request(post.code, visa_class=visa_class))
+    context = full_context(post, EmailKind.APPROVED, request=reschedule_request(post.code, visa_class=visa_class))
     email = render_email(context)
     for body in (email.text_body, email.html_body):
         assert "IMPORTANT NOTICE" in body
@@ -132,9 +133,9 @@ def test_visa_bulletin_caution_for_preference_categories(posts, make_request, fu
 
 
 @pytest.mark.parametrize("visa_class", ["IR1", "CR1", "IR2", "IR5"])
-def test_no_visa_bulletin_caution_for_immediate_relatives(posts, make_request, full_context, visa_class):
+def test_no_visa_bulletin_caution_for_immediate_relatives(posts, full_context, visa_class):
     post = posts.post("phnom-penh")
-    context = full_context(post, EmailKind.APPROVED, request=make_request(post.code, visa_class=visa_class))
+    context = full_context(post, EmailKind.APPROVED, request=reschedule_request(post.code, visa_class=visa_class))
     email = render_email(context)
     for body in (email.text_body, email.html_body):
         assert "Visa Bulletin" not in body
@@ -207,8 +208,8 @@ def test_html_escapes_what_people_typed_and_text_keeps_it(posts, full_context):
     assert reason in email.text_body
 
 
-def test_html_escapes_the_applicants_name(posts, make_request, full_context):
-    request = make_request(
+def test_html_escapes_the_applicants_name(posts, full_context):
+    request = reschedule_request(
         applicants=[
             {"full_name": "<b>Amani</b>", "date_of_birth": "1990-04-02", "relationship": "principal"}
         ]
@@ -293,10 +294,10 @@ def test_a_context_missing_what_its_kind_needs_is_refused(posts, full_context, c
         full_context(posts.post("nairobi"), **changes)
 
 
-def test_a_context_for_another_post_is_refused(posts, make_request):
+def test_a_context_for_another_post_is_refused(posts):
     with pytest.raises(ValidationError, match="not 'phnom-penh'"):
         EmailContext(
-            request=make_request("nairobi"), post=posts.post("phnom-penh"), kind=EmailKind.WITHDRAWN
+            request=reschedule_request("nairobi"), post=posts.post("phnom-penh"), kind=EmailKind.WITHDRAWN
         )
 
 

@@ -23,10 +23,11 @@ from reschedule_desk.storage.tables import (
     RequestRow,
     ScreeningOutcomeRow,
 )
+from tests.conftest import reschedule_request
+from tests.storage.conftest import SUBMITTED_AT
 
 RUN_ID = "0f8e6a52-3b1c-4f7e-9d2a-5c6b7a8e9f01"
 WORKFLOW_ID = "reschedule-NRB2024000001"
-SUBMITTED_AT = datetime(2026, 3, 5, 6, 15, 30, 123456, tzinfo=UTC)
 NAIROBI = ZoneInfo("Africa/Nairobi")
 
 
@@ -202,8 +203,8 @@ def test_an_email_that_is_not_the_one_ordered_is_refused(sessions, make_entry, r
         assert count(session, RequestRow) == 0
 
 
-def test_load_request_rebuilds_the_request_exactly(sessions, make_entry, make_request):
-    cambodian = make_request(
+def test_load_request_rebuilds_the_request_exactly(sessions, make_entry):
+    cambodian = reschedule_request(
         case_number="php2024000002",
         post="phnom-penh",
         reason_category="embassy_cancelled",
@@ -273,7 +274,7 @@ def test_a_naive_instant_is_refused(sessions, make_entry, request_for_nairobi):
             repository.record_transition(session, entry, None)
 
 
-def test_open_cases_of_petitioner_finds_only_their_other_open_requests(sessions, make_entry, make_request):
+def test_open_cases_of_petitioner_finds_only_their_other_open_requests(sessions, make_entry):
     petitioner = {"full_name": "David Otieno", "date_of_birth": date(1985, 1, 2)}
     cases = {
         # run id: (case number, petitioner, state)
@@ -289,7 +290,7 @@ def test_open_cases_of_petitioner_finds_only_their_other_open_requests(sessions,
                   RequestState.PENDING_REVIEW),
     }
     for run_id, (case_number, who, state) in cases.items():
-        request = make_request(case_number=case_number, petitioner=who)
+        request = reschedule_request(case_number=case_number, petitioner=who)
         entry = make_entry(run_id, 1, state, request=request, workflow_id=request.workflow_id)
         with sessions.begin() as session:
             repository.record_transition(session, entry, None)
