@@ -59,14 +59,19 @@ async def _wait_for(settings: Settings, monkeypatch: pytest.MonkeyPatch, case_nu
     raise AssertionError(f"{case_number} never became {state}")
 
 
+def _request_file(tmp_path: Path, **changes) -> tuple[Path, str]:
+    """A request in the API's shape, written where `reschedule submit` reads it."""
+    document = make_request(**changes)
+    request_file = tmp_path / "request.json"
+    request_file.write_text(json.dumps(document), encoding="utf-8")
+    return request_file, document["case_number"]
+
+
 async def test_submit_status_and_decide_from_the_cli(
     dev_env: WorkflowEnvironment, desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings = settings_for(dev_env, desk_settings)
-    document = make_request()
-    request_file = tmp_path / "request.json"
-    request_file.write_text(json.dumps(document), encoding="utf-8")
-    case_number = document["case_number"]
+    request_file, case_number = _request_file(tmp_path)
     async with running_worker(dev_env.client, settings):
         code, out, _ = await _cli(settings, monkeypatch, "submit", str(request_file))
         assert code == 0 and json.loads(out)["status"] == "SUBMITTED"
@@ -84,8 +89,7 @@ async def test_submit_status_and_decide_from_the_cli(
 async def test_a_bad_request_file_is_refused_with_the_field_named(
     desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    request_file = tmp_path / "request.json"
-    request_file.write_text(json.dumps(make_request(visa_class="K 1 !")), encoding="utf-8")
+    request_file, _ = _request_file(tmp_path, visa_class="K 1 !")
     code, _, err = await _cli(desk_settings, monkeypatch, "submit", str(request_file))
     assert code == 2 and "visa_class" in err
 
@@ -94,19 +98,17 @@ async def test_an_officer_can_approve_with_temporals_own_cli(
     dev_env: WorkflowEnvironment, desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings = settings_for(dev_env, desk_settings)
-    document = make_request()
-    request_file = tmp_path / "request.json"
-    request_file.write_text(json.dumps(document), encoding="utf-8")
+    request_file, case_number = _request_file(tmp_path)
     async with running_worker(dev_env.client, settings):
         assert (await _cli(settings, monkeypatch, "submit", str(request_file)))[0] == 0
-        await _wait_for(settings, monkeypatch, document["case_number"], "PENDING_REVIEW")
+        await _wait_for(settings, monkeypatch, case_number, "PENDING_REVIEW")
 
         def temporal_update(payload: str) -> subprocess.CompletedProcess:
             return subprocess.run(
                 [
                     bundled_binary("temporal"), "workflow", "update", "execute",
                     "--address", settings.temporal_address,
-                    "--workflow-id", f"reschedule-{document['case_number']}",
+                    "--workflow-id", f"reschedule-{case_number}",
                     "--name", "approve",
                     "--input", payload,
                 ],
@@ -120,5 +122,5 @@ async def test_an_officer_can_approve_with_temporals_own_cli(
         )
         assert approved.returncode == 0, approved.stderr
         assert "status:APPROVED" in approved.stdout
-        status = await _wait_for(settings, monkeypatch, document["case_number"], "APPROVED")
+        status = await _wait_for(settings, monkeypatch, case_number, "APPROVED")
         assert status["history"][-1]["actor"] == "officer.kim"

@@ -419,6 +419,12 @@ def test_a_child_over_21_confirmed_under_the_child_status_protection_act_can_der
     assert check(RULE_CHILDREN_CAN_DERIVE, request, nairobi_facts).passed
 
 
+def test_the_child_status_protection_act_protects_age_not_a_marriage(nairobi_facts):
+    married = {**CHILD, "marital_status": "married", "cspa_confirmed": True}
+    request = nairobi_request(applicants=[PRINCIPAL, SPOUSE, married])
+    assert not check(RULE_CHILDREN_CAN_DERIVE, request, nairobi_facts).passed
+
+
 def test_married_adults_other_than_children_are_not_concerned(nairobi_facts):
     # The baseline's principal and spouse are married and over 21.
     assert check(RULE_CHILDREN_CAN_DERIVE, nairobi_request(), nairobi_facts).passed

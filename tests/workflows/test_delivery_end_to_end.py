@@ -16,8 +16,8 @@ from reschedule_desk.mail.delivery import transport_from_settings
 from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.storage.tables import AuditEvent, OutboxMessage
-from tests.conftest import reschedule_request, running_worker
-from tests.workflows.test_reschedule_request import state_becomes, submit
+from tests.conftest import running_worker
+from tests.workflows.test_reschedule_request import submitted_for_review
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 
@@ -28,8 +28,7 @@ async def test_each_event_sends_exactly_one_email_over_smtp_with_postgresql_stor
     settings = replace(desk_settings, database_url=postgres_schema_url, smtp_url=smtp_server.url)
     migrate(settings.database_url)
     async with running_worker(env.client, settings):
-        handle = await submit(env, settings, reschedule_request(now=await env.get_current_time()))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, settings)
         await handle.execute_update(
             RescheduleRequestWorkflow.request_info, InfoRequest(officer_id="officer.kim", needed="A photo.")
         )

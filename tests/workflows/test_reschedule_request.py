@@ -44,6 +44,15 @@ async def state_becomes(handle: WorkflowHandle, state: RequestState) -> RequestS
     raise AssertionError(f"request stayed {status.status.value}, never became {state.value}")
 
 
+async def submitted_for_review(
+    env: WorkflowEnvironment, settings: Settings, request: RescheduleRequest | None = None
+) -> tuple[WorkflowHandle, RequestStatus]:
+    """A request submitted now, screened eligible and waiting for an officer."""
+    request = request or reschedule_request(now=await env.get_current_time())
+    handle = await submit(env, settings, request)
+    return handle, await state_becomes(handle, RequestState.PENDING_REVIEW)
+
+
 def emails_sent(settings: Settings) -> list[str]:
     """The kinds of email in the sink, in the order of their steps."""
     return [path.stem.rsplit("-", 1)[1] for path in sorted(settings.mail_dir.glob("*.eml"))]
@@ -78,8 +87,7 @@ async def test_approved_request_gets_exactly_one_approval_email_at_least_5_busin
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        waiting = await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, waiting = await submitted_for_review(env, desk_settings)
         approved = await handle.execute_update(
             RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER, note="Medical hold confirmed")
         )
@@ -119,8 +127,7 @@ async def test_denied_request_gets_the_officers_reason(
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, desk_settings)
         await handle.execute_update(
             RescheduleRequestWorkflow.deny,
             Denial(officer_id=OFFICER, reason="The medical examination has expired."),
@@ -138,8 +145,7 @@ async def test_information_requested_then_answered_goes_back_to_review_and_can_b
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, desk_settings)
         asked = await handle.execute_update(
             RescheduleRequestWorkflow.request_info,
             InfoRequest(officer_id=OFFICER, needed="A letter from the panel physician."),
@@ -168,8 +174,7 @@ async def test_unanswered_information_request_reminds_the_applicant_then_expires
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, desk_settings)
         asked = await handle.execute_update(
             RescheduleRequestWorkflow.request_info, InfoRequest(officer_id=OFFICER, needed="Your passport bio page.")
         )
@@ -189,8 +194,7 @@ async def test_stale_request_with_no_decision_reminds_the_unit_then_expires_by_i
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        waiting = await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, waiting = await submitted_for_review(env, desk_settings)
         final = await handle.result()
 
     assert final.status is RequestState.EXPIRED
@@ -207,8 +211,7 @@ async def test_applicant_can_withdraw_any_open_request(
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, desk_settings)
         if waiting_in is RequestState.INFO_REQUESTED:
             await handle.execute_update(
                 RescheduleRequestWorkflow.request_info, InfoRequest(officer_id=OFFICER, needed="A photo.")
@@ -229,8 +232,7 @@ async def test_a_decision_on_a_decided_request_is_refused_and_changes_nothing(
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, desk_settings)
         await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER))
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
@@ -247,8 +249,7 @@ async def test_decisions_sent_as_signals_act_and_invalid_signals_are_recorded_an
 ) -> None:
     env = time_skipping_env
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(now=await env.get_current_time()))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, desk_settings)
         await handle.signal(RescheduleRequestWorkflow.provide_info_signal, InfoProvided(answer="Nobody asked."))
         await handle.signal(RescheduleRequestWorkflow.deny_signal, Denial(officer_id=OFFICER, reason="Duplicate case."))
         final = await handle.result()
@@ -290,8 +291,7 @@ async def test_approval_release_skips_the_holidays_of_the_host_country_and_the_u
     await env.sleep(submit_at - now)
 
     async with running_worker(env.client, desk_settings):
-        handle = await submit(env, desk_settings, reschedule_request(post, now=submit_at))
-        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        handle, _ = await submitted_for_review(env, desk_settings, reschedule_request(post, now=submit_at))
         await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER))
         final = await handle.result()
 

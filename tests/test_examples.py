@@ -1,0 +1,41 @@
+"""The README's walk-through files say what they are: eligible ones pass screening and
+ineligible ones fail it, on the day the walk-through was written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from reschedule_desk.domain.calendar import build_post_calendar
+from reschedule_desk.domain.eligibility import failed_rules, screen
+from reschedule_desk.domain.posts import PostsConfig
+from reschedule_desk.domain.records import ScreeningFacts
+from reschedule_desk.domain.request import RescheduleRequest
+
+EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
+WALK_THROUGH_DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+
+
+def test_each_post_has_an_eligible_and_an_ineligible_example(posts: PostsConfig) -> None:
+    assert {path.stem for path in EXAMPLES} >= {
+        f"{post}-{kind}" for post in posts.posts for kind in ("eligible", "ineligible")
+    }
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_example_request_screens_as_its_name_says(example: Path, posts: PostsConfig) -> None:
+    request = RescheduleRequest.model_validate_json(example.read_text(encoding="utf-8"))
+    post = posts.post(request.post)
+    day = WALK_THROUGH_DAY.date()
+    facts = ScreeningFacts(
+        post=post,
+        visa_bulletin=posts.visa_bulletin,
+        calendar=build_post_calendar(post, day, day + timedelta(days=60)),
+    )
+    failures = failed_rules(screen(request, facts, WALK_THROUGH_DAY))
+    if example.stem.endswith("-ineligible"):
+        assert failures
+    else:
+        assert failures == []
