@@ -147,7 +147,7 @@ def settings_for(env: WorkflowEnvironment, settings: Settings) -> Settings:
 
 
 def record_histories() -> bool:
-    """RECORD_HISTORIES=1 rewrites tests/histories/ from the lifecycle tests' runs."""
+    """RECORD_HISTORIES=1 adds the histories of lifecycle paths not yet in tests/histories/."""
     return os.environ.get("RECORD_HISTORIES") == "1"
 
 

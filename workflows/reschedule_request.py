@@ -19,9 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from reschedule_desk.domain import search
     from reschedule_desk.domain.decisions import (
         Approval,
+        Assignment,
+        Claim,
         Denial,
         InfoProvided,
         InfoRequest,
+        WindowExtension,
         Withdrawal,
     )
     from reschedule_desk.domain.eligibility import failed_rules, screen
@@ -50,6 +53,8 @@ with workflow.unsafe.imports_passed_through():
 
 SYSTEM = "system"
 APPLICANT = "applicant"
+# Decisions an officer takes: refused when another officer has claimed the request.
+OFFICER_DECISIONS = frozenset({"approve", "deny", "request_info"})
 
 # Databases and mail servers come back; keep retrying, but back off.
 PATIENT_RETRY = RetryPolicy(
@@ -92,6 +97,7 @@ class RescheduleRequestWorkflow:
         self._deliveries: list[asyncio.Task[DeliveryResult]] = []
         self._ignored_signals: list[str] = []
         self._info_needed: str | None = None  # what the officer asked for, repeated in the reminder
+        self._assigned_to: str | None = None
         # The desk starts requests with their search attributes set; a server without
         # them registered (Temporal's time-skipping test server) gets none.
         self._indexed = search.REQUEST_STATUS in workflow.info().typed_search_attributes
@@ -142,7 +148,7 @@ class RescheduleRequestWorkflow:
 
     @approve.validator
     def _validate_approve(self, approval: Approval) -> None:
-        self._check_allowed("approve")
+        self._check_allowed("approve", approval.officer_id)
 
     @workflow.update(name="deny")
     async def deny(self, denial: Denial) -> RequestStatus:
@@ -150,7 +156,7 @@ class RescheduleRequestWorkflow:
 
     @deny.validator
     def _validate_deny(self, denial: Denial) -> None:
-        self._check_allowed("deny")
+        self._check_allowed("deny", denial.officer_id)
 
     @workflow.update(name="request_info")
     async def request_info(self, info_request: InfoRequest) -> RequestStatus:
@@ -158,7 +164,7 @@ class RescheduleRequestWorkflow:
 
     @request_info.validator
     def _validate_request_info(self, info_request: InfoRequest) -> None:
-        self._check_allowed("request_info")
+        self._check_allowed("request_info", info_request.officer_id)
 
     @workflow.update(name="provide_info")
     async def provide_info(self, info: InfoProvided) -> RequestStatus:
@@ -175,6 +181,39 @@ class RescheduleRequestWorkflow:
     @withdraw.validator
     def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
         self._check_allowed("withdraw")
+
+    @workflow.update(name="claim")
+    async def claim(self, claim: Claim) -> RequestStatus:
+        if self._assigned_to == claim.officer_id:
+            return self._status()  # claiming twice is harmless
+        return await self._stay("claim", claim.officer_id, assign_to=claim.officer_id)
+
+    @claim.validator
+    def _validate_claim(self, claim: Claim) -> None:
+        self._check_allowed("claim", claim.officer_id)
+
+    @workflow.update(name="assign")
+    async def assign(self, assignment: Assignment) -> RequestStatus:
+        return await self._stay(
+            "assign", assignment.supervisor_id, note=f"to {assignment.officer_id}", assign_to=assignment.officer_id
+        )
+
+    @assign.validator
+    def _validate_assign(self, assignment: Assignment) -> None:
+        self._check_allowed("assign")
+
+    @workflow.update(name="extend_window")
+    async def extend_window(self, extension: WindowExtension) -> RequestStatus:
+        return await self._stay(
+            "extend_window",
+            extension.supervisor_id,
+            note=f"+{extension.business_days} business days: {extension.reason}",
+            extend_by=extension.business_days,
+        )
+
+    @extend_window.validator
+    def _validate_extend_window(self, extension: WindowExtension) -> None:
+        self._check_allowed("extend_window")
 
     @workflow.signal(name="approve")
     def approve_signal(self, approval: Approval) -> None:
@@ -202,25 +241,51 @@ class RescheduleRequestWorkflow:
 
     # -- deciding -------------------------------------------------------------------------
 
-    def _check_allowed(self, action: str) -> None:
+    def _check_allowed(self, action: str, officer_id: str | None = None) -> None:
+        """Refuse an action the state does not allow, or an officer's action on a request
+        another officer has claimed."""
         if self._facts is None:
             raise ApplicationError(f"cannot {action}: the request is still being screened")
         try:
             next_state(self._state, action)
         except ActionNotAllowed as refusal:
             raise ApplicationError(str(refusal), type="ActionNotAllowed") from None
+        if officer_id is not None and self._assigned_to not in (None, officer_id):
+            raise ApplicationError(
+                f"cannot {action}: {self._assigned_to} is working this request; a supervisor can reassign it",
+                type="ActionNotAllowed",
+            )
 
     async def _take_action(self, action: str, actor: str, note: str | None) -> RequestStatus:
         # Validators ran when the update was accepted; another decision accepted in the
         # same moment may have moved the request since, so check again before acting.
-        self._check_allowed(action)
+        self._check_allowed(action, actor if action in OFFICER_DECISIONS else None)
         step = self._move(next_state(self._state, action), actor=actor, action=action, note=note)
+        await workflow.wait_condition(lambda: self._recorded >= step)
+        return self._status()
+
+    async def _stay(
+        self,
+        action: str,
+        actor: str,
+        *,
+        note: str | None = None,
+        assign_to: str | None = None,
+        extend_by: int | None = None,
+    ) -> RequestStatus:
+        """An action that keeps the request in its state: claim, assign, extend the window."""
+        self._check_allowed(action, actor if action == "claim" else None)
+        if assign_to is not None:
+            self._assigned_to = assign_to
+        if extend_by is not None:
+            self._extend_window(extend_by)
+        step = self._queue_step(self._state, actor=actor, action=action, note=note)
         await workflow.wait_condition(lambda: self._recorded >= step)
         return self._status()
 
     def _take_signalled_action(self, action: str, actor: str, note: str | None) -> None:
         try:
-            self._check_allowed(action)
+            self._check_allowed(action, actor if action in OFFICER_DECISIONS else None)
         except ApplicationError as refusal:
             # A signal cannot be refused to its sender: keep a trace, change nothing.
             self._ignored_signals.append(f"{workflow.now().isoformat()} {action} by {actor}: {refusal}")
@@ -304,6 +369,7 @@ class RescheduleRequestWorkflow:
                 window_ends_at=self._window_ends_at,
                 reminder_at=self._reminder_at,
                 approval_email_release_at=self._release_at,
+                assigned_to=self._assigned_to,
                 rules=self._rules if first else [],
                 email=email,
             )
@@ -320,13 +386,21 @@ class RescheduleRequestWorkflow:
         return step
 
     def _open_window(self, business_days: int) -> None:
+        self._set_window_end(self._facts.calendar.window_end(workflow.now(), business_days))
+
+    def _extend_window(self, business_days: int) -> None:
+        """Move the running window's end; the waiting loop's timer moves with it."""
+        assert self._window_ends_at is not None
+        self._set_window_end(self._facts.calendar.window_end(self._window_ends_at, business_days))
+
+    def _set_window_end(self, ends_at: datetime) -> None:
         assert self._facts is not None
-        calendar = self._facts.calendar
-        self._window_ends_at = calendar.window_end(workflow.now(), business_days)
-        self._reminder_at = calendar.reminder_time(
-            self._window_ends_at, self._facts.post.windows.reminder_lead_business_days
+        self._window_ends_at = ends_at
+        self._reminder_at = self._facts.calendar.reminder_time(
+            ends_at, self._facts.post.windows.reminder_lead_business_days
         )
-        self._reminded = False
+        # A reminder still ahead goes out (again, after an extension) before the new end.
+        self._reminded = self._reminder_at <= workflow.now()
 
     # -- waiting --------------------------------------------------------------------------
 
@@ -411,6 +485,7 @@ class RescheduleRequestWorkflow:
             reminder_at=None if self._reminded else self._reminder_at,
             approval_email_release_at=self._release_at,
             approval_email_sent=self._approval_email_sent,
+            assigned_to=self._assigned_to,
             failed_rules=failed_rules(self._rules),
             history=[entry.transition for entry in self._steps],
             ignored_signals=self._ignored_signals,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 OfficerId = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.@-]+$")
@@ -48,6 +48,27 @@ class Withdrawal(_Action):
     reason: Note | None = None
 
 
+class Claim(_Action):
+    """An officer takes a request, so two officers do not work the same one."""
+
+    officer_id: OfficerId
+
+
+class Assignment(_Action):
+    """A supervisor gives a request to an officer (the console checks the role)."""
+
+    supervisor_id: OfficerId
+    officer_id: OfficerId
+
+
+class WindowExtension(_Action):
+    """A supervisor moves the current window's end by some business days."""
+
+    supervisor_id: OfficerId
+    business_days: int = Field(ge=1, le=30)
+    reason: Note
+
+
 # The names the workflow's Updates and Signals carry, and the model each one takes.
 ACTIONS: dict[str, type[_Action]] = {
     "approve": Approval,
@@ -55,4 +76,7 @@ ACTIONS: dict[str, type[_Action]] = {
     "request_info": InfoRequest,
     "provide_info": InfoProvided,
     "withdraw": Withdrawal,
+    "claim": Claim,
+    "assign": Assignment,
+    "extend_window": WindowExtension,
 }

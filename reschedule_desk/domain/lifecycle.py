@@ -27,13 +27,19 @@ OPEN_STATES = frozenset(
     {RequestState.SUBMITTED, RequestState.PENDING_REVIEW, RequestState.INFO_REQUESTED}
 )
 
-# action name -> (states it may be taken in, state it leads to)
-ACTION_TRANSITIONS: dict[str, tuple[frozenset[RequestState], RequestState]] = {
+# The states that wait on a window (and so can be claimed, assigned or extended).
+WAITING_STATES = frozenset({RequestState.PENDING_REVIEW, RequestState.INFO_REQUESTED})
+
+# action name -> (states it may be taken in, state it leads to; None: it stays)
+ACTION_TRANSITIONS: dict[str, tuple[frozenset[RequestState], RequestState | None]] = {
     "approve": (frozenset({RequestState.PENDING_REVIEW}), RequestState.APPROVED),
     "deny": (frozenset({RequestState.PENDING_REVIEW}), RequestState.DENIED),
     "request_info": (frozenset({RequestState.PENDING_REVIEW}), RequestState.INFO_REQUESTED),
     "provide_info": (frozenset({RequestState.INFO_REQUESTED}), RequestState.PENDING_REVIEW),
     "withdraw": (OPEN_STATES, RequestState.WITHDRAWN),
+    "claim": (WAITING_STATES, None),
+    "assign": (WAITING_STATES, None),
+    "extend_window": (WAITING_STATES, None),
 }
 
 
@@ -49,7 +55,7 @@ def next_state(current: RequestState, action: str) -> RequestState:
             raise ActionNotAllowed(f"cannot {action}: the request is already {current.value}")
         expected = " or ".join(sorted(s.value for s in allowed_in))
         raise ActionNotAllowed(f"cannot {action}: the request is {current.value}, not {expected}")
-    return target
+    return target or current
 
 
 class RuleOutcome(BaseModel):
@@ -90,6 +96,7 @@ class RequestStatus(BaseModel):
     reminder_at: datetime | None = None
     approval_email_release_at: datetime | None = None
     approval_email_sent: bool = False
+    assigned_to: str | None = Field(default=None, description="The officer working the request.")
     failed_rules: list[RuleOutcome] = Field(default_factory=list)
     history: list[Transition] = Field(default_factory=list)
     ignored_signals: list[str] = Field(

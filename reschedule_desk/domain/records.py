@@ -73,6 +73,7 @@ class TransitionEntry(_Payload):
     window_ends_at: datetime | None = None
     reminder_at: datetime | None = None
     approval_email_release_at: datetime | None = None
+    assigned_to: str | None = None
     rules: list[RuleOutcome] = Field(default_factory=list, description="Screening outcomes, first step only.")
     email: EmailOrder | None = None
 

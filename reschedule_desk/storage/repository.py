@@ -103,6 +103,7 @@ def record_transition(session: Session, entry: TransitionEntry, message: OutboxD
         request.window_ends_at = entry.window_ends_at
         request.reminder_at = entry.reminder_at
         request.approval_email_release_at = entry.approval_email_release_at
+        request.assigned_officer = entry.assigned_to
         request.last_step = transition.step
         request.updated_at = transition.at
 

@@ -118,6 +118,8 @@ class RequestRow(Base):
     window_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminder_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     approval_email_release_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The officer who claimed the request, or was given it by a supervisor.
+    assigned_officer: Mapped[str | None] = mapped_column(String(64), index=True)
     # The whole RescheduleRequest as JSON: the columns above are for queries, this is
     # what rebuilds the request exactly.
     request_document: Mapped[str] = mapped_column(Text)

@@ -27,6 +27,8 @@ def test_every_lifecycle_path_has_a_recorded_history() -> None:
         "info_requested_expired",
         "review_expired",
         "withdrawn",
+        "claimed_reassigned_approved",
+        "extended_then_expired",
     } <= names
 
 

@@ -17,7 +17,16 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from reschedule_desk.domain.decisions import Approval, Denial, InfoProvided, InfoRequest, Withdrawal
+from reschedule_desk.domain.decisions import (
+    Approval,
+    Assignment,
+    Claim,
+    Denial,
+    InfoProvided,
+    InfoRequest,
+    WindowExtension,
+    Withdrawal,
+)
 from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import Settings
@@ -65,10 +74,13 @@ def email_text(settings: Settings, kind: str) -> str:
 
 
 async def keep_history(handle: WorkflowHandle, name: str) -> None:
-    if record_histories():
+    """Record a path's history once; a recorded history is never overwritten, so every
+    later change to the workflow must replay it."""
+    path = HISTORIES_DIR / f"{name}.json"
+    if record_histories() and not path.exists():
         history = await handle.fetch_history()
         HISTORIES_DIR.mkdir(exist_ok=True)
-        (HISTORIES_DIR / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+        path.write_text(history.to_json(), encoding="utf-8")
 
 
 async def send_email_times(handle: WorkflowHandle) -> list[datetime]:
@@ -299,3 +311,52 @@ async def test_approval_release_skips_the_holidays_of_the_host_country_and_the_u
     assert release.time() == desk_settings.posts.post(post).opening_time
     assert release.date() > _weekdays_after(submit_on, 5), f"{name} should push the release later"
     assert (await send_email_times(handle))[-1] >= release
+
+
+async def test_a_claimed_request_is_decided_by_its_officer_until_a_supervisor_reassigns_it(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle, _ = await submitted_for_review(env, desk_settings)
+        claimed = await handle.execute_update(RescheduleRequestWorkflow.claim, Claim(officer_id=OFFICER))
+        assert claimed.assigned_to == OFFICER
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id="officer.other"))
+        assert f"{OFFICER} is working this request" in str(refused.value.cause)
+
+        await handle.execute_update(
+            RescheduleRequestWorkflow.assign, Assignment(supervisor_id="supervisor.ana", officer_id="officer.other")
+        )
+        await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id="officer.other"))
+        final = await handle.result()
+
+    assert [(step.action, step.actor) for step in final.history] == [
+        ("screen", "system"),
+        ("claim", OFFICER),
+        ("assign", "supervisor.ana"),
+        ("approve", "officer.other"),
+    ]
+    assert final.assigned_to == "officer.other"
+    await keep_history(handle, "claimed_reassigned_approved")
+
+
+async def test_a_supervisor_extension_moves_the_running_window_instead_of_adding_one(
+    time_skipping_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    env = time_skipping_env
+    async with running_worker(env.client, desk_settings):
+        handle, waiting = await submitted_for_review(env, desk_settings)
+        extended = await handle.execute_update(
+            RescheduleRequestWorkflow.extend_window,
+            WindowExtension(supervisor_id="supervisor.ana", business_days=3, reason="Medical board backlog"),
+        )
+        final = await handle.result()
+
+    assert extended.window_ends_at > waiting.window_ends_at
+    assert [step.action for step in final.history] == ["screen", "extend_window", "remind", "expire"]
+    expiry = final.history[-1]
+    assert expiry.at >= extended.window_ends_at, "the first window's end must not expire the request"
+    assert final.history[-2].at >= extended.reminder_at
+    assert emails_sent(desk_settings) == ["acknowledgement", "reminder", "expired"]
+    await keep_history(handle, "extended_then_expired")

@@ -1,0 +1,120 @@
+"""`reschedule submit|status|approve|...`: requests and the actions on them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from reschedule_desk.desk import Desk
+from reschedule_desk.domain.decisions import (
+    Approval,
+    Assignment,
+    Claim,
+    Denial,
+    InfoProvided,
+    InfoRequest,
+    WindowExtension,
+    Withdrawal,
+)
+from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.settings import Settings
+from reschedule_desk.temporal import connect
+
+
+def add_verbs(verbs: argparse._SubParsersAction) -> None:
+    submit = verbs.add_parser("submit", help="submit a request from a JSON file (the API's shape)")
+    submit.add_argument("file", type=Path)
+    submit.set_defaults(run=_submit)
+
+    status = verbs.add_parser("status", help="show a request's status")
+    status.add_argument("case_number")
+    status.set_defaults(run=_status)
+
+    def action(verb: str, summary: str, *options: tuple[str, dict]) -> None:
+        parser = verbs.add_parser(verb, help=summary)
+        parser.add_argument("case_number")
+        for flag, keywords in options:
+            parser.add_argument(flag, **keywords)
+        parser.set_defaults(run=_act)
+
+    officer = ("--officer", {"required": True})
+    supervisor = ("--supervisor", {"required": True})
+    action("approve", "approve a request", officer, ("--note", {}))
+    action("deny", "deny a request, with the reason the applicant reads", officer, ("--reason", {"required": True}))
+    action(
+        "request-info",
+        "ask the applicant for more information",
+        officer,
+        ("--needed", {"required": True, "help": "what the applicant must send"}),
+    )
+    action("provide-info", "the applicant's answer to an information request", ("--answer", {"required": True}))
+    action("withdraw", "the applicant withdraws the request", ("--reason", {}))
+    action("claim", "an officer takes a request to work on", officer)
+    action("assign", "a supervisor gives a request to an officer", supervisor, officer)
+    action(
+        "extend-window",
+        "a supervisor moves the current window's end by N business days",
+        supervisor,
+        ("--business-days", {"required": True, "type": int}),
+        ("--reason", {"required": True}),
+    )
+
+
+def _decision(args: argparse.Namespace) -> tuple[str, BaseModel]:
+    """The workflow Update a verb sends, with its model (validated before connecting)."""
+    match args.verb:
+        case "approve":
+            return "approve", Approval(officer_id=args.officer, note=args.note)
+        case "deny":
+            return "deny", Denial(officer_id=args.officer, reason=args.reason)
+        case "request-info":
+            return "request_info", InfoRequest(officer_id=args.officer, needed=args.needed)
+        case "provide-info":
+            return "provide_info", InfoProvided(answer=args.answer)
+        case "withdraw":
+            return "withdraw", Withdrawal(reason=args.reason)
+        case "claim":
+            return "claim", Claim(officer_id=args.officer)
+        case "assign":
+            return "assign", Assignment(supervisor_id=args.supervisor, officer_id=args.officer)
+        case "extend-window":
+            return "extend_window", WindowExtension(
+                supervisor_id=args.supervisor, business_days=args.business_days, reason=args.reason
+            )
+    raise AssertionError(args.verb)
+
+
+async def _desk(settings: Settings) -> Desk:
+    return Desk(await connect(settings), settings)
+
+
+def _submit(args: argparse.Namespace, settings: Settings) -> int:
+    request = RescheduleRequest.model_validate_json(args.file.read_text(encoding="utf-8"))
+    settings.posts.post(request.post)  # an unknown post is refused before connecting
+
+    async def submit() -> BaseModel:
+        return await (await _desk(settings)).submit(request)
+
+    print(asyncio.run(submit()).model_dump_json(indent=2))
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    async def status() -> BaseModel:
+        return await (await _desk(settings)).status(args.case_number)
+
+    print(asyncio.run(status()).model_dump_json(indent=2))
+    return 0
+
+
+def _act(args: argparse.Namespace, settings: Settings) -> int:
+    action, decision = _decision(args)
+
+    async def act() -> BaseModel:
+        return await (await _desk(settings)).act(args.case_number, action, decision)
+
+    print(asyncio.run(act()).model_dump_json(indent=2))
+    return 0
