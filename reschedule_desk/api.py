@@ -11,8 +11,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reschedule_desk.codec import EncryptionCodec, load_payload_keys
+from reschedule_desk.codec_server import install_codec_endpoint
+from reschedule_desk.console.routes import ConsoleState
+from reschedule_desk.console.routes import router as console_router
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk, RequestAlreadyOpen
 from reschedule_desk.domain.decisions import Approval, Denial, InfoProvided, InfoRequest, Withdrawal
 from reschedule_desk.domain.lifecycle import RequestStatus
@@ -37,12 +43,14 @@ DeskDependency = Annotated[Desk, Depends(current_desk)]
 def create_app(desk: Desk | None = None, settings: Settings | None = None) -> FastAPI:
     """The app; tests hand it a Desk, `make run` lets it connect from the environment."""
 
+    configured = settings or Settings.from_env()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if desk is None:
-            configured = settings or Settings.from_env()
             app.state.desk = Desk(await connect(configured), configured)
         yield
+        app.state.console.close()
 
     app = FastAPI(
         title="Reschedule desk",
@@ -51,11 +59,44 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
     )
     if desk is not None:
         app.state.desk = desk
+    # The officer console: its pages at /, beside the API (reschedule_desk/console/).
+    app.state.console = ConsoleState(configured)
+    app.include_router(console_router)
+    # Temporal's UI decodes payloads here, for signed-in officers and auditors only.
+    install_codec_endpoint(app, EncryptionCodec(load_payload_keys(configured)))
+
+    schema_without_posts = app.openapi
+
+    def schema_with_posts() -> dict:
+        """The schema names the posts this desk serves (posts are configuration)."""
+        if app.openapi_schema is None:
+            schema = schema_without_posts()
+            request_schema = schema.get("components", {}).get("schemas", {}).get("RescheduleRequest")
+            if request_schema is not None:
+                request_schema["properties"]["post"]["enum"] = sorted(configured.posts.posts)
+        return app.openapi_schema
+
+    app.openapi = schema_with_posts
 
     refusals = {
         404: {"description": "No request for this case"},
         409: {"description": "The action is not allowed in the request's current state"},
     }
+
+    @app.exception_handler(StarletteHTTPException)
+    async def unreadable_body(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers a body that is not even text (not UTF-8) with a bare 400; say
+        # what is wrong, as for any other body that is not JSON.
+        if error.status_code == 400 and error.detail == "There was an error parsing the body":
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "detail": [
+                        {"loc": ["body"], "msg": "the body must be JSON, encoded in UTF-8", "type": "json_invalid"}
+                    ]
+                },
+            )
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(CaseNotFound)
     async def case_not_found(request: Request, error: CaseNotFound) -> JSONResponse:

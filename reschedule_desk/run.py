@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from reschedule_desk.codec import load_payload_keys
 from reschedule_desk.settings import PROJECT_ROOT, Settings
 from reschedule_desk.storage.database import migrate
 from reschedule_desk.temporal import bundled_binary
@@ -35,7 +36,9 @@ def _wait_for_port(address: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"nothing answers on {address} after {timeout:.0f}s")
 
 
-def _temporal_dev_server(settings: Settings) -> subprocess.Popen:
+def _temporal_dev_server(settings: Settings, ui_port: int = UI_PORT) -> subprocess.Popen:
+    # Every port it opens (frontend, UI, HTTP API, metrics) is on the --ip address: loopback
+    # by default, since Temporal's UI shows requests to anyone who reaches it.
     host, port = settings.temporal_address.rsplit(":", 1)
     return subprocess.Popen(
         [
@@ -45,10 +48,22 @@ def _temporal_dev_server(settings: Settings) -> subprocess.Popen:
             "--ip", host,
             "--port", port,
             "--ui-ip", host,
-            "--ui-port", str(UI_PORT),
+            "--ui-port", str(ui_port),
+            # The UI shows decoded payloads to signed-in officers and auditors only.
+            "--ui-codec-endpoint", f"http://127.0.0.1:{API_PORT}/codec",
             "--namespace", settings.temporal_namespace,
             "--db-filename", str(settings.var_dir / "temporal.db"),
             "--log-level", "warn",
+        ]
+    )
+
+
+def _api_server(port: int) -> subprocess.Popen:
+    """The API and console on loopback only: they show applicants' data to who reaches them."""
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "--factory", "reschedule_desk.api:create_app",
+            "--host", "127.0.0.1", "--port", str(port),
         ]
     )
 
@@ -57,6 +72,7 @@ def main() -> int:
     settings = Settings.from_env()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     settings.posts  # fail fast, naming the line and field, on a broken posts file
+    load_payload_keys(settings)  # on first start this makes var/payload-keys, once, for all parts
     migrate(settings.database_url)
 
     processes: list[subprocess.Popen] = []
@@ -65,14 +81,7 @@ def main() -> int:
             processes.append(_temporal_dev_server(settings))
             _wait_for_port(settings.temporal_address)
         processes.append(subprocess.Popen([sys.executable, str(PROJECT_ROOT / "worker.py")]))
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable, "-m", "uvicorn", "--factory", "reschedule_desk.api:create_app",
-                    "--host", "127.0.0.1", "--port", str(API_PORT),
-                ]
-            )
-        )
+        processes.append(_api_server(API_PORT))
         _wait_for_port(f"127.0.0.1:{API_PORT}")
         print(
             f"\nReschedule desk running: API http://127.0.0.1:{API_PORT}/docs, "

@@ -7,8 +7,9 @@ at a relay; unset, everything lives under `var/` in the checkout.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -28,6 +29,12 @@ class Settings:
     posts_file: Path
     var_dir: Path
     task_queue: str = "reschedule-desk"
+    # Payload encryption keys (reschedule_desk/codec.py): "id:base64,..." from the
+    # environment, else a key file; neither: var/payload-keys. Never in a repr or a log.
+    payload_keys: str | None = field(default=None, repr=False)
+    payload_key_file: Path | None = None
+    # Signs the console's session cookies (RESCHEDULE_SECRET_KEY). Never in a repr or a log.
+    secret_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -40,12 +47,33 @@ class Settings:
             posts_file=Path(environ.get("RESCHEDULE_POSTS", DEFAULT_POSTS_FILE)),
             var_dir=var_dir,
             task_queue=environ.get("RESCHEDULE_TASK_QUEUE", "reschedule-desk"),
+            payload_keys=environ.get("RESCHEDULE_PAYLOAD_KEYS") or None,
+            payload_key_file=Path(environ["RESCHEDULE_PAYLOAD_KEY_FILE"])
+            if environ.get("RESCHEDULE_PAYLOAD_KEY_FILE")
+            else None,
+            secret_key=environ.get("RESCHEDULE_SECRET_KEY") or None,
         )
 
     @property
     def mail_dir(self) -> Path:
         """The local mail sink: one .eml file per email, when SMTP_URL is unset."""
         return self.var_dir / "mail"
+
+    def session_secret(self) -> str:
+        """RESCHEDULE_SECRET_KEY, or a random key made once and kept in var/secret_key
+        (readable by its owner only), so sessions survive a restart of `make run`."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made before, or by another process just now
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            key = secrets.token_urlsafe(48)
+            file.write(key)
+        return key
 
     @cached_property
     def posts(self) -> PostsConfig:

@@ -10,9 +10,12 @@ REQUIRE_POSTGRES=1, which makes that a failure (CI).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
@@ -38,7 +43,10 @@ from reschedule_desk.domain.posts import PostsConfig, parse_posts
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import DEFAULT_POSTS_FILE, Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
-from reschedule_desk.temporal import DATA_CONVERTER, bundled_binary
+from reschedule_desk.codec import PayloadKey, PayloadKeys
+from reschedule_desk.codec_server import install_codec_endpoint, require_codec_reader
+from reschedule_desk.temporal import bundled_binary, data_converter_with
+from tests.report import report_lines
 from worker import ACTIVITY_THREADS, build_worker
 
 # Requests ------------------------------------------------------------------------------
@@ -96,6 +104,12 @@ def posts() -> PostsConfig:
 
 # Temporal and the desk's own settings ---------------------------------------------------
 
+# Every test server, worker, client and CLI run encrypts payloads with this key: a test
+# key, public by design, so that histories recorded with it replay anywhere.
+TEST_PAYLOAD_KEY = PayloadKey("tests-1", hashlib.sha256(b"reschedule-desk test payload key").digest())
+TEST_PAYLOAD_KEYS = TEST_PAYLOAD_KEY.entry()
+TEST_DATA_CONVERTER = data_converter_with(PayloadKeys([TEST_PAYLOAD_KEY]))
+
 
 @pytest.fixture
 def desk_settings(tmp_path: Path) -> Settings:
@@ -106,6 +120,7 @@ def desk_settings(tmp_path: Path) -> Settings:
             "RESCHEDULE_VAR_DIR": str(tmp_path),
             "RESCHEDULE_POSTS": str(DEFAULT_POSTS_FILE),
             "RESCHEDULE_TASK_QUEUE": f"reschedule-desk-{uuid.uuid4().hex[:8]}",
+            "RESCHEDULE_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS,
         }
     )
     migrate(settings.database_url)
@@ -123,7 +138,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server: one per test, so each starts at today's date."""
     async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=DATA_CONVERTER,
+        data_converter=TEST_DATA_CONVERTER,
         test_server_existing_path=bundled_binary("temporal-test-server"),
     ) as env:
         yield env
@@ -133,7 +148,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real dev server (`temporal server start-dev`), for updates, queries and search."""
     async with await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=TEST_DATA_CONVERTER,
         dev_server_existing_path=bundled_binary("temporal"),
         search_attributes=search.ALL,
         dev_server_log_level="error",
@@ -152,6 +167,38 @@ def record_histories() -> bool:
 
 
 HISTORIES_DIR = Path(__file__).parent / "histories"
+
+
+@dataclass
+class CodecEndpoint:
+    """The desk's HTTP codec endpoint on loopback, for Temporal's own CLI (--codec-endpoint)."""
+
+    url: str
+
+    def cli_options(self) -> list[str]:
+        return ["--codec-endpoint", self.url]
+
+
+@pytest.fixture(scope="session")
+def codec_endpoint() -> Iterator[CodecEndpoint]:
+    """The codec endpoint with the test key, its sign-in satisfied, served by uvicorn."""
+    app = FastAPI()
+    install_codec_endpoint(app, TEST_DATA_CONVERTER.payload_codec)
+    app.dependency_overrides[require_codec_reader] = lambda: "auditor.tests"
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the codec endpoint did not start")
+        time.sleep(0.02)
+    try:
+        yield CodecEndpoint(url=f"http://127.0.0.1:{port}/codec")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 # Databases -----------------------------------------------------------------------------
@@ -268,3 +315,12 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer(url=f"smtp://127.0.0.1:{port}", handler=handler)
     finally:
         controller.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The long tests' counts (tests/report.py), together at the end."""
+    lines = report_lines()
+    if lines:
+        terminalreporter.section("report")
+        for line in lines:
+            terminalreporter.write_line(line)

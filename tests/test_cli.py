@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from reschedule_desk import cli
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import bundled_binary
-from tests.conftest import make_request, running_worker, settings_for
+from tests.conftest import CodecEndpoint, make_request, running_worker, settings_for
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,11 @@ async def test_a_bad_request_file_is_refused_with_the_field_named(
 
 
 async def test_an_officer_can_approve_with_temporals_own_cli(
-    dev_env: WorkflowEnvironment, desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    dev_env: WorkflowEnvironment,
+    desk_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    codec_endpoint: CodecEndpoint,
 ) -> None:
     settings = settings_for(dev_env, desk_settings)
     request_file, case_number = _request_file(tmp_path)
@@ -108,6 +112,7 @@ async def test_an_officer_can_approve_with_temporals_own_cli(
                 [
                     bundled_binary("temporal"), "workflow", "update", "execute",
                     "--address", settings.temporal_address,
+                    *codec_endpoint.cli_options(),  # payloads are encrypted: the CLI decodes through the desk
                     "--workflow-id", f"reschedule-{case_number}",
                     "--name", "approve",
                     "--input", payload,

@@ -10,8 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 from reschedule_desk.desk import Desk
 from reschedule_desk.domain import search
 from reschedule_desk.settings import Settings
-from reschedule_desk.temporal import DATA_CONVERTER, bundled_binary, ensure_search_attributes
-from tests.conftest import reschedule_request, running_worker
+from reschedule_desk.temporal import bundled_binary, ensure_search_attributes
+from tests.conftest import TEST_DATA_CONVERTER, reschedule_request, running_worker
 
 
 async def test_the_desk_registers_its_search_attributes_and_indexes_requests_by_them(
@@ -19,7 +19,7 @@ async def test_the_desk_registers_its_search_attributes_and_indexes_requests_by_
 ) -> None:
     # A fresh dev server that knows nothing of the desk's attributes.
     async with await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
+        data_converter=TEST_DATA_CONVERTER,
         dev_server_existing_path=bundled_binary("temporal"),
         dev_server_log_level="error",
     ) as env:

@@ -63,6 +63,11 @@ PATIENT_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=2),
 )
 
+# Changes guarded by workflow.patched (README, "Changing the workflow safely"): histories
+# recorded before a change take its old path when they replay.
+# A signal the workflow ignores is an audit step too, not only a line in the status.
+IGNORED_SIGNALS_AUDITED = "ignored-signals-audited"
+
 # The email each state sends when a request enters it.
 EMAIL_ON_ENTRY: dict[RequestState, EmailKind] = {
     RequestState.INELIGIBLE: EmailKind.INELIGIBLE,
@@ -136,6 +141,7 @@ class RescheduleRequestWorkflow:
         if self._state is RequestState.APPROVED:
             await self._release_approval_email()
         await asyncio.gather(*self._deliveries)
+        await self._record_steps()  # signals ignored after the decision (IGNORED_SIGNALS_AUDITED)
         # Let Update handlers return their result before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
@@ -290,6 +296,10 @@ class RescheduleRequestWorkflow:
             # A signal cannot be refused to its sender: keep a trace, change nothing.
             self._ignored_signals.append(f"{workflow.now().isoformat()} {action} by {actor}: {refusal}")
             workflow.logger.warning("Ignored signal %s: %s", action, refusal)
+            # Officers and auditors read the audit trail, not the status; the first step
+            # (screening) must come first, as it carries the request.
+            if self._steps and workflow.patched(IGNORED_SIGNALS_AUDITED):
+                self._queue_step(self._state, actor=actor, action="ignore_signal", note=refusal.message)
             return
         self._move(next_state(self._state, action), actor=actor, action=action, note=note)
 

@@ -12,7 +12,7 @@ import sys
 
 from pydantic import ValidationError
 
-from reschedule_desk.cli import calendar, requests
+from reschedule_desk.cli import audit, calendar, requests, users
 from reschedule_desk.desk import ActionRefused, CaseNotFound, RequestAlreadyOpen
 from reschedule_desk.domain.posts import PostsConfigError, UnknownPost
 from reschedule_desk.settings import Settings
@@ -20,7 +20,7 @@ from reschedule_desk.settings import Settings
 REFUSED = 1
 BAD_INPUT = 2
 
-VERB_GROUPS = (requests, calendar)
+VERB_GROUPS = (requests, calendar, users, audit)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -83,7 +83,10 @@ def _failed(rule: str, why: str, facts: ScreeningFacts) -> RuleOutcome:
 
 
 def _years_after(day: date, years: int) -> date:
-    """The same day `years` later; 29 February falls on 28 February in a common year."""
+    """The same day `years` later; 29 February falls on 28 February in a common year.
+    Past the calendar's last year (a date typed as 9999-...) it is the last day there is."""
+    if day.year + years > date.max.year:
+        return date.max
     try:
         return day.replace(year=day.year + years)
     except ValueError:

@@ -107,6 +107,11 @@ class Post(_Config):
     no_slots_retry_hours: int = Field(default=72, gt=0)
     windows: Windows
     contacts: Contacts
+    deny_reasons: list[str] = Field(
+        default_factory=list,
+        description="The post's standard reasons for a denial, offered in the console; "
+        "an officer may also write one.",
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -177,8 +182,12 @@ def parse_posts(text: str, source: str = "posts.toml") -> PostsConfig:
     except ValidationError as error:
         problems = []
         for problem in error.errors():
-            path = ".".join(str(part) for part in problem["loc"])
-            line = _line_of(text, problem["loc"])
+            location = problem["loc"]
+            if problem["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                # The table is fine but for its tag: name the tag's line (e.g. `kind`).
+                location = (*location, problem["ctx"]["discriminator"].strip("'"))
+            path = ".".join(str(part) for part in location)
+            line = _line_of(text, location)
             where = f"{source}:{line}" if line else source
             problems.append(f"{where}: {path}: {problem['msg']}")
         raise PostsConfigError("\n".join(problems)) from None

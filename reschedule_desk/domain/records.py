@@ -35,7 +35,8 @@ class Recipient(StrEnum):
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Error text reaches logs; these carry the request, so never the input.
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
 
 class ScreeningQuery(_Payload):

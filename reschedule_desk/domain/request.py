@@ -7,6 +7,7 @@ activities and the storage layer alike, so there is one vocabulary everywhere.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -48,8 +49,30 @@ def normalise_visa_class(value: str) -> str:
 
 
 VisaClass = Annotated[str, AfterValidator(normalise_visa_class)]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-FreeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+def _one_line(value: str) -> str:
+    """Names end up in email headers and database text: no control characters (a line
+    break would split a header; PostgreSQL refuses NUL) and no lone surrogates (not
+    UTF-8). Any script is welcome: Khmer, Swahili, accents."""
+    for character in value:
+        if unicodedata.category(character) in ("Cc", "Cs"):
+            raise ValueError(f"must not contain the control or invalid character U+{ord(character):04X}")
+    return value
+
+
+def free_text(value: str) -> str:
+    """Free text may have line breaks and tabs, nothing else below a space."""
+    _one_line(value.replace("\n", " ").replace("\r", " ").replace("\t", " "))
+    return value
+
+
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_one_line)
+]
+FreeText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), AfterValidator(free_text)
+]
 
 
 class ReasonCategory(StrEnum):
@@ -82,7 +105,7 @@ class MaritalStatus(StrEnum):
 class Applicant(BaseModel):
     """One person travelling on the appointment."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     full_name: PersonName
     date_of_birth: date
@@ -98,7 +121,7 @@ class Applicant(BaseModel):
 
 
 class Petitioner(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     full_name: PersonName
     date_of_birth: date | None = None
@@ -107,7 +130,7 @@ class Petitioner(BaseModel):
 class RescheduleRequest(BaseModel):
     """A "Missed My Appointment" request as it reaches the desk."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     case_number: CaseNumber
     post: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)]

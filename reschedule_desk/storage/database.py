@@ -27,14 +27,16 @@ def make_engine(url: str) -> Engine:
     not block the writer), foreign keys (off by default in SQLite) and a busy timeout.
     PostgreSQL: connections are checked before use, so a restarted server costs no
     failed activity.
+    Both: a statement's parameters (names, dates of birth) never appear in an error
+    message or a log line; the statement itself does.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
     if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _connection_record) -> None:

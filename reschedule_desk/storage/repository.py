@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from reschedule_desk.domain.lifecycle import OPEN_STATES, RuleOutcome, Transition
 from reschedule_desk.domain.records import EmailKind, TransitionEntry
 from reschedule_desk.domain.request import Petitioner, RescheduleRequest
+from reschedule_desk.storage import audit_chain
 from reschedule_desk.storage.tables import (
     ApplicantRow,
     AuditEvent,
@@ -107,20 +108,28 @@ def record_transition(session: Session, entry: TransitionEntry, message: OutboxD
         request.last_step = transition.step
         request.updated_at = transition.at
 
-    session.add(
-        AuditEvent(
-            request_id=entry.request_id,
-            workflow_id=entry.workflow_id,
-            step=transition.step,
-            at=transition.at,
-            actor=transition.actor,
-            action=transition.action,
-            from_state=transition.from_state,
-            to_state=transition.to_state,
-            note=transition.note,
-            rule=transition.rule,
-        )
+    audit_event = AuditEvent(
+        request_id=entry.request_id,
+        workflow_id=entry.workflow_id,
+        step=transition.step,
+        at=transition.at,
+        actor=transition.actor,
+        action=transition.action,
+        from_state=transition.from_state,
+        to_state=transition.to_state,
+        note=transition.note,
+        rule=transition.rule,
     )
+    # The workflow records a request's steps one after another, so the step before this
+    # one is already here to chain to.
+    previous_hash = session.scalar(
+        select(AuditEvent.row_hash)
+        .where(AuditEvent.request_id == entry.request_id, AuditEvent.step < transition.step)
+        .order_by(AuditEvent.step.desc())
+        .limit(1)
+    )
+    audit_chain.seal(audit_event, previous_hash)
+    session.add(audit_event)
 
     if message is None:
         session.flush()
@@ -277,6 +286,15 @@ def mark_refused(session: Session, key: str, error: str, at: datetime) -> Outbox
         message.sent_at = at
         message.attempts += 1
     return message
+
+
+def refused_emails(session: Session, request_id: str | None = None) -> list[OutboxMessage]:
+    """Emails the mail server refused for good (5xx), newest first, with its answer in
+    last_error: officers see them, since the applicant never got them."""
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.REFUSED)
+    if request_id is not None:
+        query = query.where(OutboxMessage.request_id == request_id)
+    return list(session.scalars(query.order_by(OutboxMessage.sent_at.desc(), OutboxMessage.message_key)))
 
 
 def note_attempt(session: Session, key: str, error: str) -> OutboxMessage:

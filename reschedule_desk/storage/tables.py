@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -30,6 +31,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from reschedule_desk.domain.lifecycle import RequestState
 from reschedule_desk.domain.records import EmailKind
+from reschedule_desk.domain.roles import Role
 from reschedule_desk.domain.request import MaritalStatus, ReasonCategory, Relationship
 
 # Named constraints make migrations reproducible and let Alembic's batch mode
@@ -98,6 +100,11 @@ class RequestRow(Base):
     """One reschedule request: its current status and deadlines, and the request itself."""
 
     __tablename__ = "reschedule_requests"
+    # The console's queue pages through a post's open requests in this order, most
+    # urgent first (storage/queue.py); closed requests have no window.
+    __table_args__ = (
+        Index("ix_reschedule_requests_post_window_ends_at_request_id", "post", "window_ends_at", "request_id"),
+    )
 
     # The workflow's first run id: a case may be requested again after a request ends.
     request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -182,6 +189,37 @@ class AuditEvent(Base):
     to_state: Mapped[RequestState] = mapped_column(_enum(RequestState))
     note: Mapped[str | None] = mapped_column(Text)
     rule: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (storage/audit_chain.py): each row seals its content and the row
+    # before it, so an edit shows even when the workflow history is gone. Rows written
+    # before migration 0003 have neither.
+    previous_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ArchivedHistory(Base):
+    """A request's workflow history exactly as Temporal exported it (payloads still
+    encoded), kept for auditors long after Temporal's retention has dropped it.
+
+    Rows are only ever added: archiving a run again after it moved on adds a snapshot.
+    """
+
+    __tablename__ = "workflow_histories"
+    __table_args__ = (UniqueConstraint("run_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The workflow's first run id, as in reschedule_requests; no foreign key: a request
+    # that failed before its first step has a history but no row.
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_number: Mapped[str] = mapped_column(String(20), index=True)
+    workflow_id: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the history's first event
+    # The history ends with the workflow's close: nothing will be added to it.
+    closed: Mapped[bool] = mapped_column(Boolean)
+    event_count: Mapped[int] = mapped_column(Integer)
+    history_json: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 hex of history_json (UTF-8)
+    archived_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class OutboxMessage(Base):
@@ -206,3 +244,35 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # When delivery ended: accepted by the mail server (sent) or refused for good.
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Account(Base):
+    """Someone who signs in to the console. `name` is the officer id their decisions carry."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, length=16))
+    # Argon2id, with its parameters and salt (argon2-cffi's encoded form).
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Lock-out: consecutive failed sign-ins, and until when the account refuses more.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # In every session cookie; raising it ends the account's sessions (sign-out, disable).
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+
+    posts: Mapped[list[AccountPost]] = relationship(
+        order_by="AccountPost.post", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class AccountPost(Base):
+    """A post an officer or supervisor works at."""
+
+    __tablename__ = "account_posts"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    post: Mapped[str] = mapped_column(String(40), primary_key=True)

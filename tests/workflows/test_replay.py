@@ -1,5 +1,8 @@
 """Determinism is a test: every history recorded under tests/histories/ must replay
-against today's workflow code with today's data converter."""
+against today's workflow code with today's data converter, through `reschedule audit
+replay`'s own machinery. The histories recorded before a workflow.patched change (all but
+ignored_signal_audited, for IGNORED_SIGNALS_AUDITED) prove that it kept running requests
+replaying."""
 
 from __future__ import annotations
 
@@ -7,11 +10,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 
-from reschedule_desk.temporal import DATA_CONVERTER, WORKFLOW_RUNNER
-from tests.conftest import HISTORIES_DIR
-from workflows.reschedule_request import RescheduleRequestWorkflow
+from reschedule_desk.audit.replay import replay
+from tests.conftest import HISTORIES_DIR, TEST_DATA_CONVERTER
 
 RECORDED = sorted(HISTORIES_DIR.glob("*.json"))
 
@@ -29,13 +30,12 @@ def test_every_lifecycle_path_has_a_recorded_history() -> None:
         "withdrawn",
         "claimed_reassigned_approved",
         "extended_then_expired",
+        "ignored_signal_audited",
     } <= names
 
 
 @pytest.mark.parametrize("history_file", RECORDED, ids=[path.stem for path in RECORDED])
 async def test_recorded_history_replays_against_todays_workflow_code(history_file: Path) -> None:
     history = WorkflowHistory.from_json(history_file.stem, history_file.read_text(encoding="utf-8"))
-    replayer = Replayer(
-        workflows=[RescheduleRequestWorkflow], data_converter=DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
-    )
-    await replayer.replay_workflow(history)
+    (outcome,) = await replay([history], TEST_DATA_CONVERTER)
+    assert outcome.deterministic, f"{outcome.error}; first diverging event: {outcome.diverging_event}"

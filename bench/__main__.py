@@ -1,0 +1,351 @@
+"""`make bench` (`python -m bench [--quick]`): one run, one table.
+
+1. Engine ceiling vs the desk: approved requests completed per second by a bare workflow
+   with the same server round trips (bench/ceiling.py) and by the real desk (worker.py,
+   SQLite app database, emails rendered into the outbox), on the same dev server setup.
+2. Decision latency: Update call to the decision's row committed, at steady rates.
+3. 10,000 open requests: memory, bytes per request, latency growth against 100 open.
+4. Expiry storm: requests whose review window ends at the same moment, on the
+   time-skipping server, drained until every one is expired with its email.
+5. Replay: events per second over the recorded histories; first activation.
+6. Start-up: `make run` to the first request accepted.
+Each figure is printed as it is measured, then the table; var/bench/ keeps JSON and a plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from bench import load
+from bench.processes import DevServer, WorkerProcess, stop
+from bench.report import Report
+from reschedule_desk.desk import Desk
+from reschedule_desk.domain.lifecycle import RequestState
+from reschedule_desk.domain.records import EmailKind
+from reschedule_desk.settings import PROJECT_ROOT, Settings
+from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
+from reschedule_desk.storage.tables import OutboxMessage, OutboxStatus, RequestRow
+from reschedule_desk.temporal import bundled_binary, connect, data_converter
+
+BENCH_POSTS = Path(__file__).parent / "posts.toml"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    approved: int  # requests per throughput run
+    concurrency: int
+    open_small: int  # "100 open"
+    decisions: int  # decisions per latency measurement
+    rates: tuple[int, ...]  # decisions per second, ramped until p99 passes 1 s
+    open_large: int  # "10,000 open"
+    storm: int
+
+
+FULL = Sizes(approved=400, concurrency=40, open_small=100, decisions=100, rates=(10, 20, 40, 80), open_large=10_000, storm=2_000)
+QUICK = Sizes(approved=20, concurrency=10, open_small=20, decisions=20, rates=(10,), open_large=200, storm=50)
+
+
+def desk_settings(scratch: Path, name: str, temporal_address: str, database_url: str | None = None) -> Settings:
+    var_dir = scratch / name
+    return Settings.from_env(
+        {
+            "TEMPORAL_ADDRESS": temporal_address,
+            "DATABASE_URL": database_url or f"sqlite:///{var_dir / 'desk.sqlite3'}",
+            "RESCHEDULE_POSTS": str(BENCH_POSTS),
+            "RESCHEDULE_VAR_DIR": str(var_dir),
+            "RESCHEDULE_TASK_QUEUE": f"bench-{name}",
+        }
+    )
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    return {
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "DATABASE_URL": settings.database_url,
+        "RESCHEDULE_POSTS": str(settings.posts_file),
+        "RESCHEDULE_VAR_DIR": str(settings.var_dir),
+        "RESCHEDULE_TASK_QUEUE": settings.task_queue,
+    }
+
+
+def app_database_bytes(settings: Settings) -> int:
+    database = settings.var_dir / "desk.sqlite3"
+    return sum(p.stat().st_size for p in (database, Path(f"{database}-wal")) if p.exists())
+
+
+async def ceiling_throughput(scratch: Path, sizes: Sizes) -> float:
+    server = DevServer(scratch / "ceiling.db")
+    task_queue = "bench-ceiling"
+    worker = WorkerProcess("bench.ceiling", {"TEMPORAL_ADDRESS": server.address, "RESCHEDULE_TASK_QUEUE": task_queue})
+    try:
+        client = await Client.connect(server.address)
+        await load.throughput(lambda: load.ceiling_request_approved(client, task_queue), sizes.concurrency, sizes.concurrency)
+        return await load.throughput(
+            lambda: load.ceiling_request_approved(client, task_queue), sizes.approved, sizes.concurrency
+        )
+    finally:
+        worker.stop()
+        server.stop()
+
+
+async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) -> float:
+    server = DevServer(scratch / f"{name}.db")
+    settings = desk_settings(scratch, name, server.address)
+    migrate(settings.database_url)
+    processes = [WorkerProcess("desk", worker_environment(settings)) for _ in range(workers)]
+    try:
+        desk = Desk(await connect(settings), settings)
+        client = await connect(settings)
+        await load.throughput(lambda: load.desk_request_approved(desk, client), sizes.concurrency, sizes.concurrency)
+        return await load.throughput(lambda: load.desk_request_approved(desk, client), sizes.approved, sizes.concurrency)
+    finally:
+        for process in processes:
+            process.stop()
+        server.stop()
+
+
+async def latency_at(desk: Desk, settings: Settings, sizes: Sizes, rate: int) -> list[float]:
+    """Open as many requests as will be decided, then decide them at `rate` per second."""
+    waiting = await load.open_requests(desk, settings.database_url, sizes.decisions, sizes.concurrency)
+    return await load.decision_latencies(desk, waiting, rate)
+
+
+async def decisions_and_open_requests(scratch: Path, sizes: Sizes, report: Report) -> None:
+    server = DevServer(scratch / "open.db")
+    settings = desk_settings(scratch, "open", server.address)
+    migrate(settings.database_url)
+    worker = WorkerProcess("desk", worker_environment(settings))
+    try:
+        desk = Desk(await connect(settings), settings)
+        await load.open_requests(desk, settings.database_url, sizes.open_small, sizes.concurrency)
+
+        highest_ok = 0
+        curves: dict[str, list[float]] = {"p50": [], "p95": [], "p99": []}
+        at_small: list[float] = []
+        for rate in sizes.rates:
+            latencies = await latency_at(desk, settings, sizes, rate)
+            at_small = at_small or latencies
+            p99 = load.percentile(latencies, 0.99)
+            for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+                curves[name].append(load.percentile(latencies, fraction))
+            if p99 <= 1.0:
+                highest_ok = rate
+            else:
+                break
+        tried = list(sizes.rates[: len(curves["p99"])])
+        report.series["latency"] = curves
+        report.series["latency_rates"] = {name: tried for name in curves}
+        first = sizes.rates[0]
+        for name, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+            value = load.percentile(at_small, fraction)
+            target, met = ("<= 1 s", value <= 1.0) if name == "p99" else ("", None)
+            report.add(f"2 decisions at {first}/s, {sizes.open_small} open", f"latency {name}", value * 1000, "ms", target, met)
+        report.add("2 decisions", "highest steady rate with p99 <= 1 s", highest_ok, "decisions/s")
+
+        await load.open_requests(
+            desk, settings.database_url, sizes.open_large - load.count_in_state(settings.database_url, RequestState.PENDING_REVIEW), sizes.concurrency * 2
+        )
+        open_count = load.count_in_state(settings.database_url, RequestState.PENDING_REVIEW)
+        worker_rss = worker.resident_bytes()
+        report.add(f"3 {open_count:,} open", "worker resident memory", worker_rss / MiB, "MiB", "< 300 MiB", worker_rss < 300 * MiB)
+        report.add(f"3 {open_count:,} open", "server resident memory", server.resident_bytes() / MiB, "MiB")
+        total_requests = load.count_in_state(settings.database_url, RequestState.PENDING_REVIEW) + load.count_in_state(
+            settings.database_url, RequestState.APPROVED
+        )
+        per_request_state = server.state_bytes() / total_requests
+        report.add(f"3 {open_count:,} open", "Temporal state per request", per_request_state / 1000, "KB", "<= 25 KB", per_request_state <= 25_000)
+        report.add(f"3 {open_count:,} open", "app database per request", app_database_bytes(settings) / total_requests / 1000, "KB")
+
+        at_large = await latency_at(desk, settings, sizes, first)
+        small_p50, large_p50 = load.percentile(at_small, 0.5), load.percentile(at_large, 0.5)
+        report.add(f"3 {open_count:,} open", f"latency p50 at {first}/s", large_p50 * 1000, "ms")
+        report.add(f"3 {open_count:,} open", f"latency p99 at {first}/s", load.percentile(at_large, 0.99) * 1000, "ms")
+        growth = large_p50 / small_p50
+        report.add("3 growth", f"p50 at {open_count:,} open / at {sizes.open_small} open", growth, "x", "<= 1.5x", growth <= 1.5)
+    finally:
+        worker.stop()
+        server.stop()
+
+
+async def postgres_latency(scratch: Path, sizes: Sizes, report: Report) -> None:
+    """Item 2 against PostgreSQL as the app database, when one answers on loopback."""
+    url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"desk_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as error:  # no PostgreSQL here: say so in the table
+        report.add("2 PostgreSQL", f"skipped: {type(error).__name__}", 0, "")
+        return
+    server = DevServer(scratch / "postgres.db")
+    schema_url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    settings = desk_settings(scratch, "postgres", server.address, schema_url)
+    migrate(settings.database_url)
+    worker = WorkerProcess("desk", worker_environment(settings))
+    try:
+        desk = Desk(await connect(settings), settings)
+        await load.open_requests(desk, settings.database_url, sizes.open_small, sizes.concurrency)
+        latencies = await latency_at(desk, settings, sizes, sizes.rates[0])
+        p99 = load.percentile(latencies, 0.99)
+        report.add(f"2 PostgreSQL, {sizes.rates[0]}/s", "latency p50", load.percentile(latencies, 0.5) * 1000, "ms")
+        report.add(f"2 PostgreSQL, {sizes.rates[0]}/s", "latency p99", p99 * 1000, "ms", "<= 1 s", p99 <= 1.0)
+    finally:
+        worker.stop()
+        server.stop()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def expiry_storm(scratch: Path, sizes: Sizes) -> float:
+    """Requests expired (with their email sent) per second once their common window ends."""
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(desk_settings(scratch, "storm", "")),
+        test_server_existing_path=bundled_binary("temporal-test-server"),
+    ) as env:
+        address = env.client.service_client.config.target_host
+        settings = desk_settings(scratch, "storm", address)
+        migrate(settings.database_url)
+        worker = WorkerProcess("desk", worker_environment(settings))
+        try:
+            # The time-skipping server indexes no custom search attributes: start as the
+            # desk does, less those.
+            async def submit() -> None:
+                request = load.bench_request(load.new_case_number())
+                await env.client.start_workflow(
+                    "RescheduleRequest", request, id=request.workflow_id, task_queue=settings.task_queue
+                )
+
+            await load.bounded(sizes.concurrency, [submit] * sizes.storm)
+            await load.wait_for_count(settings.database_url, RequestState.PENDING_REVIEW, sizes.storm, timeout=1800)
+            # All were submitted the same local day: their review windows end together.
+            # Skip past the reminders first, so that what is timed is the expiry alone.
+            sessions = make_sessionmaker(make_engine(settings.database_url))
+            with sessions() as session:
+                reminder_at = session.scalar(select(func.max(RequestRow.reminder_at)))
+                window_ends_at = session.scalar(select(func.max(RequestRow.window_ends_at)))
+            now = await env.get_current_time()
+            await env.sleep(reminder_at - now)
+            await asyncio.sleep(1)
+            await env.sleep(window_ends_at - await env.get_current_time())
+            started = time.perf_counter()
+            await load.wait_for_count(settings.database_url, RequestState.EXPIRED, sizes.storm, timeout=1800)
+            await _all_expiry_emails_sent(sessions, sizes.storm)
+            return sizes.storm / (time.perf_counter() - started)
+        finally:
+            worker.stop()
+
+
+async def _all_expiry_emails_sent(sessions: sessionmaker[Session], expected: int) -> None:
+    while True:
+        with sessions() as session:
+            sent = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == EmailKind.EXPIRED, OutboxMessage.status == OutboxStatus.SENT)
+            )
+        if sent >= expected:
+            return
+        await asyncio.sleep(0.25)
+
+
+def replay_figures() -> tuple[float, float]:
+    """(events per second over the recorded histories, first activation in ms), each in a
+    fresh process so that nothing is already imported or cached."""
+    probe = subprocess.run(
+        [sys.executable, "-m", "bench.replay"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    events_per_second, first_activation_ms = (float(v) for v in probe.stdout.split())
+    return events_per_second, first_activation_ms
+
+
+def start_up_seconds(scratch: Path) -> float | None:
+    """`make run`'s own program, to the first request accepted; None if its ports are busy."""
+    for port in (7233, 8000, 8233):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return None
+    environment = {**os.environ, "RESCHEDULE_VAR_DIR": str(scratch / "start-up")}
+    environment.pop("TEMPORAL_ADDRESS", None)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reschedule_desk.run"], cwd=PROJECT_ROOT, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        request = load.bench_request(load.new_case_number()).model_dump(mode="json")
+        while time.perf_counter() - started < 120:
+            try:
+                if httpx.post("http://127.0.0.1:8000/api/requests", json=request, timeout=2).status_code == 201:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("make run accepted no request within 120 s")
+    finally:
+        stop(process)
+
+
+async def main(sizes: Sizes) -> Report:
+    report = Report()
+    output = PROJECT_ROOT / "var" / "bench"
+    output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output) as scratch_name:
+        scratch = Path(scratch_name)
+        print(f"benchmark on {os.cpu_count()} cores, sizes {sizes}", flush=True)
+
+        ceiling = await ceiling_throughput(scratch, sizes)
+        report.add("1 engine ceiling", "approved requests completed", ceiling, "requests/s")
+        desk = await desk_throughput(scratch, sizes, "desk", workers=1)
+        report.add("1 desk, 1 worker", "approved requests completed", desk, "requests/s")
+        report.add("1 desk / ceiling", "ratio", desk / ceiling, "x", ">= 0.8x", desk / ceiling >= 0.8)
+        two = await desk_throughput(scratch, sizes, "desk-2", workers=2)
+        report.add("1 desk, 2 worker processes", "approved requests completed", two, "requests/s")
+        report.series["throughput"] = {"ceiling": [ceiling], "desk": [desk], "desk, 2 workers": [two]}
+
+        await decisions_and_open_requests(scratch, sizes, report)
+        await postgres_latency(scratch, sizes, report)
+
+        storm = await expiry_storm(scratch, sizes)
+        report.add(f"4 expiry storm of {sizes.storm:,}", "expired with email", storm, "requests/s")
+        report.add("4 storm / ceiling", "ratio", storm / ceiling, "x", ">= 0.8x", storm / ceiling >= 0.8)
+
+        events_per_second, first_activation = replay_figures()
+        report.add("5 replay", "recorded histories", events_per_second, "events/s", ">= 1,000", events_per_second >= 1000)
+        report.add("5 replay", "first activation", first_activation, "ms", "<= 50 ms", first_activation <= 50)
+
+        start_up = start_up_seconds(scratch)
+        if start_up is None:
+            report.add("6 start-up", "skipped: ports 7233/8000/8233 busy", 0, "")
+        else:
+            report.add("6 start-up", "make run to first request accepted", start_up, "s")
+
+    print("\n" + report.table(), flush=True)
+    report.write(output)
+    print(f"\nwritten: {output / 'results.json'}, {output / 'results.png'}")
+    return report
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks that the benchmark runs")
+    arguments = parser.parse_args()
+    asyncio.run(main(QUICK if arguments.quick else FULL))

@@ -1,0 +1,78 @@
+"""The engine's ceiling: a workflow with an approved request's server round trips and
+none of its work. Started, three activities, an update that waits for a fourth, a fifth;
+no database, no templates, no mail.
+
+`python -m bench.ceiling` runs its worker (TEMPORAL_ADDRESS, RESCHEDULE_TASK_QUEUE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+
+@activity.defn(name="ceiling_step")
+async def ceiling_step(step: str) -> str:
+    return step
+
+
+def _activity(step: str):
+    return workflow.execute_activity(ceiling_step, step, start_to_close_timeout=timedelta(seconds=30))
+
+
+@workflow.defn(name="CeilingRequest")
+class CeilingRequestWorkflow:
+    def __init__(self) -> None:
+        self._screened = False
+        self._approved = False
+        self._recorded = False
+
+    @workflow.run
+    async def run(self, case_number: str) -> str:
+        await _activity("gather facts")
+        await _activity("record screening")
+        self._screened = True
+        acknowledgement = asyncio.create_task(_activity("send acknowledgement"))
+        await workflow.wait_condition(lambda: self._approved, timeout=timedelta(days=14))
+        await _activity("record approval")
+        self._recorded = True
+        await _activity("send approval")
+        await acknowledgement
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "APPROVED"
+
+    @workflow.update
+    async def approve(self, officer_id: str) -> str:
+        self._approved = True
+        await workflow.wait_condition(lambda: self._recorded)
+        return "APPROVED"
+
+    @approve.validator
+    def _validate_approve(self, officer_id: str) -> None:
+        if not self._screened:
+            raise ApplicationError("cannot approve: the request is still being screened")
+
+
+async def main() -> None:
+    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+    async with Worker(
+        client,
+        task_queue=os.environ["RESCHEDULE_TASK_QUEUE"],
+        workflows=[CeilingRequestWorkflow],
+        activities=[ceiling_step],
+    ):
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,148 @@
+"""Bounded, self-stopping load on loopback: submit requests, decide them, time it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import create_engine, func, select
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+from reschedule_desk.desk import Desk
+from reschedule_desk.domain.decisions import Approval
+from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
+from reschedule_desk.domain.request import RescheduleRequest, workflow_id_for
+from reschedule_desk.storage.tables import RequestRow
+
+_run = random.randrange(10**4)
+_serial = itertools.count(1)
+
+
+def new_case_number() -> str:
+    return f"NRB{_run:04d}{next(_serial):06d}"
+
+
+def bench_request(case_number: str) -> RescheduleRequest:
+    """An eligible Nairobi request, like most the desk sees."""
+    today = date.today()
+    return RescheduleRequest.model_validate(
+        {
+            "case_number": case_number,
+            "post": "nairobi",
+            "reason_category": "missed_appointment",
+            "reason": "My medicals were on hold on the day of my appointment.",
+            "original_appointment_at": datetime.combine(today - timedelta(days=9), datetime.min.time()),
+            "visa_class": "IR1",
+            "last_contact_on": today - timedelta(days=30),
+            "contact_email": "applicant@example.com",
+            "petitioner": {"full_name": f"Petitioner {case_number}"},
+            "applicants": [
+                {"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal"}
+            ],
+        }
+    )
+
+
+async def bounded(concurrency: int, jobs: Iterable[Callable[[], Awaitable[object]]]) -> None:
+    """Run the jobs with at most `concurrency` in flight."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def run(job: Callable[[], Awaitable[object]]) -> None:
+        async with gate:
+            await job()
+
+    await asyncio.gather(*(run(job) for job in jobs))
+
+
+async def update_once_screened(handle: WorkflowHandle, name: str, argument: object, result_type: type) -> object:
+    """Send an update as soon as the request has been screened (the validator refuses before)."""
+    while True:
+        try:
+            return await handle.execute_update(name, argument, result_type=result_type)
+        except WorkflowUpdateFailedError as refused:
+            if "still being screened" not in str(refused.cause):
+                raise
+            await asyncio.sleep(0.02)
+
+
+async def desk_request_approved(desk: Desk, client: Client) -> None:
+    request = bench_request(new_case_number())
+    await desk.submit(request)
+    handle = client.get_workflow_handle(request.workflow_id)
+    await update_once_screened(handle, "approve", Approval(officer_id="officer.bench"), RequestStatus)
+    await handle.result()
+
+
+async def ceiling_request_approved(client: Client, task_queue: str) -> None:
+    case_number = new_case_number()
+    handle = await client.start_workflow(
+        "CeilingRequest", case_number, id=workflow_id_for(case_number), task_queue=task_queue
+    )
+    await update_once_screened(handle, "approve", "officer.bench", str)
+    await handle.result()
+
+
+async def throughput(one_request: Callable[[], Awaitable[object]], count: int, concurrency: int) -> float:
+    """Requests completed per second."""
+    started = time.perf_counter()
+    await bounded(concurrency, [one_request] * count)
+    return count / (time.perf_counter() - started)
+
+
+def count_in_state(database_url: str, state: RequestState) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(
+                select(func.count()).select_from(RequestRow).where(RequestRow.status == state)
+            )
+    finally:
+        engine.dispose()
+
+
+async def wait_for_count(database_url: str, state: RequestState, expected: int, timeout: float) -> float:
+    """Seconds until `expected` requests are in `state` in the app database."""
+    started = time.perf_counter()
+    while count_in_state(database_url, state) < expected:
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"fewer than {expected} requests {state.value} after {timeout:.0f}s")
+        await asyncio.sleep(0.25)
+    return time.perf_counter() - started
+
+
+async def open_requests(desk: Desk, database_url: str, count: int, concurrency: int) -> list[str]:
+    """Submit `count` requests and wait until every one waits for review."""
+    already = count_in_state(database_url, RequestState.PENDING_REVIEW)
+    case_numbers = [new_case_number() for _ in range(count)]
+
+    def submit(case_number: str) -> Callable[[], Awaitable[object]]:
+        return lambda: desk.submit(bench_request(case_number))
+
+    await bounded(concurrency, [submit(case_number) for case_number in case_numbers])
+    await wait_for_count(database_url, RequestState.PENDING_REVIEW, already + count, timeout=1800)
+    return case_numbers
+
+
+async def decision_latencies(desk: Desk, case_numbers: list[str], rate: float) -> list[float]:
+    """Approve each waiting request, one every 1/rate seconds; seconds from the Update call
+    to its answer, which the workflow gives once the decision's row is committed."""
+    latencies: list[float] = []
+
+    async def decide(case_number: str, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        started = time.perf_counter()
+        await desk.act(case_number, "approve", Approval(officer_id="officer.bench"))
+        latencies.append(time.perf_counter() - started)
+
+    start = time.perf_counter() + 0.1
+    await asyncio.gather(*(decide(case, start + i / rate) for i, case in enumerate(case_numbers)))
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -1,0 +1,116 @@
+"""The processes a benchmark run starts: a Temporal dev server with its state in a file,
+and worker processes (the desk's worker.py or the ceiling's), each measurable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reschedule_desk.settings import PROJECT_ROOT
+from reschedule_desk.temporal import bundled_binary
+
+# SQLite settings for the dev server's state file: write-ahead log, and fsync at
+# checkpoints rather than at every commit (state survives a process crash, not a power cut).
+FAST_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing answers on 127.0.0.1:{port}")
+
+
+def resident_bytes(pid: int) -> int:
+    """VmRSS of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class DevServer:
+    """`temporal server start-dev` on loopback, state in `state_file`."""
+
+    def __init__(self, state_file: Path, pragmas: tuple[str, ...] = FAST_SQLITE_PRAGMAS) -> None:
+        self.state_file = state_file
+        self.port = free_port()
+        arguments = [
+            bundled_binary("temporal"), "server", "start-dev",
+            "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
+            "--db-filename", str(state_file), "--log-level", "error",
+            "--search-attribute", "RescheduleStatus=Keyword",
+            "--search-attribute", "ReschedulePost=Keyword",
+            "--search-attribute", "RescheduleNextDeadline=Datetime",
+        ]
+        for pragma in pragmas:
+            arguments += ["--sqlite-pragma", pragma]
+        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def state_bytes(self) -> int:
+        """The state file with its write-ahead log."""
+        return sum(
+            path.stat().st_size
+            for path in (self.state_file, Path(f"{self.state_file}-wal"))
+            if path.exists()
+        )
+
+    def resident_bytes(self) -> int:
+        return resident_bytes(self.process.pid)
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+class WorkerProcess:
+    """`python worker.py` (the desk) or `python -m bench.ceiling`, with its own environment."""
+
+    def __init__(self, module: str, environment: dict[str, str]) -> None:
+        command = (
+            [sys.executable, str(PROJECT_ROOT / "worker.py")]
+            if module == "desk"
+            else [sys.executable, "-m", module]
+        )
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, **environment},
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def resident_bytes(self) -> int:
+        return resident_bytes(self.process.pid)
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,112 @@
+"""The payload codec over HTTP, for Temporal's own UI and CLI (Temporal's remote codec
+protocol): POST /codec/decode and /codec/encode take and answer `{"payloads": [...]}`
+in protobuf JSON.
+
+Whoever may call it reads applicants' personal data, so every call goes through
+`require_codec_reader`: the console's sign-in, officers and auditors only. Until the
+console wires it (`app.dependency_overrides[require_codec_reader] = ...` or by replacing
+this placeholder) it refuses everyone.
+
+Mounting: `install_codec_endpoint(app, EncryptionCodec(load_payload_keys(settings)))`;
+then `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8000/codec` and
+`temporal --codec-endpoint http://127.0.0.1:8000/codec --codec-auth "Bearer ..."`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response, status
+
+from reschedule_desk.console.routes import codec_reader
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
+from temporalio.converter import PayloadCodec
+
+from reschedule_desk.codec import PayloadKeyError
+
+# Temporal's UI calls the endpoint from the browser: it must be allowed to, from its own
+# origin only (make run's UI), with the console's cookie.
+UI_ORIGINS = ("http://127.0.0.1:8233", "http://localhost:8233")
+MAX_BODY_BYTES = 4 * 1024 * 1024  # Temporal's own limit for one payload is 2 MiB
+
+
+async def require_codec_reader(request: Request) -> str:
+    """The signed-in officer's, supervisor's or auditor's name, from the console's session:
+    decoded payloads are applicants' personal data. An app without the console has no
+    one signed in."""
+    if not hasattr(request.app.state, "console"):
+        raise HTTPException(status_code=401, detail="the codec endpoint needs a signed-in officer or auditor")
+    return codec_reader(request)
+
+
+def current_codec(request: Request) -> PayloadCodec:
+    return request.app.state.payload_codec
+
+
+CodecReader = Annotated[str, Depends(require_codec_reader)]
+Codec = Annotated[PayloadCodec, Depends(current_codec)]
+
+router = APIRouter(prefix="/codec", tags=["codec"], include_in_schema=False)
+
+
+async def _payloads(request: Request) -> Payloads:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise HTTPException(413, detail="at most 4 MiB of payloads at once")
+    try:
+        return json_format.Parse(body, Payloads())
+    except json_format.ParseError as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=f'expected {{"payloads": [...]}} in protobuf JSON: {error}'
+        ) from None
+
+
+def _answer(payloads: list, request: Request) -> Response:
+    response = Response(
+        content=json_format.MessageToJson(Payloads(payloads=payloads)), media_type="application/json"
+    )
+    _allow_ui(request, response)
+    return response
+
+
+@router.post("/decode")
+async def decode(request: Request, codec: Codec, reader: CodecReader) -> Response:
+    payloads = await _payloads(request)
+    try:
+        decoded = await codec.decode(payloads.payloads)
+    except PayloadKeyError as error:
+        # Names the key id only; the UI shows it in place of the payload.
+        raise HTTPException(422, detail=str(error)) from None
+    return _answer(decoded, request)
+
+
+@router.post("/encode")
+async def encode(request: Request, codec: Codec, reader: CodecReader) -> Response:
+    payloads = await _payloads(request)
+    return _answer(await codec.encode(payloads.payloads), request)
+
+
+@router.options("/{operation}")
+async def preflight(operation: str, request: Request) -> Response:
+    """The browser asks before the UI's first call; no sign-in needed to ask."""
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    if _allow_ui(request, response):
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Namespace, Authorization"
+    return response
+
+
+def _allow_ui(request: Request, response: Response) -> bool:
+    origin = request.headers.get("origin")
+    if origin not in UI_ORIGINS:
+        return False
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.headers["Vary"] = "Origin"
+    return True
+
+
+def install_codec_endpoint(app: FastAPI, codec: PayloadCodec) -> None:
+    app.state.payload_codec = codec
+    app.include_router(router)

@@ -1,0 +1,592 @@
+"""The console's pages and forms: a FastAPI router of server-rendered Jinja2 pages.
+
+Every page needs a signed-in account and asks the access rules first; every form carries
+the session's CSRF token; every decision goes to the workflow through the Desk as an
+Update that carries the signed-in account's name, never a name from the form. When the
+workflow's validator refuses, the page says why and nothing has changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from reschedule_desk.console import views
+from reschedule_desk.console.access import (
+    ACTION_PERMISSIONS,
+    Forbidden,
+    Permission,
+    Principal,
+    Role,
+    can,
+    require,
+    visible_posts,
+)
+from reschedule_desk.console.security import (
+    CSRF_FIELD,
+    EMAIL_PREVIEW_HEADERS,
+    SECURITY_HEADERS,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE_SECONDS,
+    ConsoleSession,
+    CsrfRejected,
+    SessionCookies,
+    SignInThrottle,
+)
+from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk
+from reschedule_desk.domain.decisions import Approval, Assignment, Claim, Denial, InfoRequest, WindowExtension
+from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState
+from reschedule_desk.settings import TEMPLATES_DIR, Settings
+from reschedule_desk.storage import accounts, queue
+from reschedule_desk.storage.database import make_engine, make_sessionmaker
+from reschedule_desk.storage.tables import OutboxMessage
+
+# Autoescape everything: the default only escapes names ending in .html, not ours (.html.j2).
+templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True))
+STYLESHEET = TEMPLATES_DIR / "console" / "console.css"
+
+# What the page says after a decision went through (the redirect carries only the key).
+DONE = {
+    "approve": "Approved. The approval email goes out at its release time.",
+    "deny": "Denied. The applicant is emailed the reason.",
+    "request_info": "Information requested. The applicant is emailed what is needed.",
+    "claim": "You are working this request now.",
+    "assign": "Reassigned.",
+    "extend_window": "Window extended.",
+}
+
+
+@dataclass
+class ConsoleState:
+    """What the console keeps for the app's life: on app.state.console."""
+
+    settings: Settings
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    @cached_property
+    def engine(self):
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    @cached_property
+    def cookies(self) -> SessionCookies:
+        return SessionCookies(self.settings.session_secret())
+
+    @cached_property
+    def calendars(self) -> views.Calendars:
+        return views.Calendars(self.settings.posts)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+class PageNotFound(LookupError):
+    pass
+
+
+def _console(request: Request) -> ConsoleState:
+    return request.app.state.console
+
+
+def _session(request: Request) -> ConsoleSession:
+    return request.state.console_session
+
+
+class ConsoleRoute(APIRoute):
+    """Loads the session before a console route and writes it back after; turns the
+    console's refusals into pages; adds the security headers to every response."""
+
+    def get_route_handler(self) -> Callable:
+        handle = super().get_route_handler()
+
+        async def console_route(request: Request) -> Response:
+            console = _console(request)
+            session = console.cookies.load(request.cookies.get(SESSION_COOKIE))
+            request.state.console_session = session
+            try:
+                response = await handle(request)
+            except NotSignedIn:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                response = RedirectResponse(f"/sign-in?{urlencode({'next': target})}", status_code=303)
+            except (Forbidden, CsrfRejected) as refusal:
+                response = _error_page(request, 403, f"Not allowed: {refusal}.")
+            except PageNotFound as missing:
+                response = _error_page(request, 404, str(missing))
+            except RequestValidationError as error:
+                response = _error_page(request, 400, f"The form or address is not complete: {_problems(error.errors())}.")
+            if session.changed:
+                response.set_cookie(
+                    SESSION_COOKIE,
+                    console.cookies.dump(session),
+                    max_age=SESSION_MAX_AGE_SECONDS,
+                    path="/",
+                    httponly=True,
+                    samesite="strict",
+                    secure=request.url.scheme == "https",
+                )
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            return response
+
+        return console_route
+
+
+router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+
+# -- who is asking ------------------------------------------------------------------------
+
+
+def signed_in(request: Request) -> Principal:
+    """The signed-in account, or NotSignedIn (the route sends the browser to sign in)."""
+    session = _session(request)
+    if session.account_id is None:
+        raise NotSignedIn()
+    with _console(request).sessions() as db:
+        account = accounts.signed_in_account(db, session.account_id, session.session_version)
+        if account is None:  # disabled, or signed out elsewhere
+            session.sign_out()
+            raise NotSignedIn()
+        principal = accounts.principal_of(account)
+    request.state.principal = principal
+    return principal
+
+
+def codec_reader(request: Request) -> str:
+    """For the payload codec endpoint (reschedule_desk/codec_server.py), which is no console
+    page: the signed-in account's name if it may read requests; 401 or 403 otherwise."""
+    request.state.console_session = _console(request).cookies.load(request.cookies.get(SESSION_COOKIE))
+    try:
+        principal = signed_in(request)
+    except NotSignedIn:
+        raise HTTPException(status_code=401, detail="the codec endpoint needs a signed-in officer or auditor") from None
+    if not can(principal, Permission.VIEW_REQUEST):
+        raise HTTPException(status_code=403, detail=f"the {principal.role.value} role may not read applicants' payloads")
+    return principal.name
+
+
+async def csrf_checked(request: Request) -> None:
+    form = await request.form()
+    token = form.get(CSRF_FIELD)
+    _session(request).check_csrf(token if isinstance(token, str) else None)
+
+
+SignedIn = Annotated[Principal, Depends(signed_in)]
+CHECKED_FORM = [Depends(csrf_checked)]
+
+
+def _desk(request: Request) -> Desk:
+    return request.app.state.desk
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return templates.TemplateResponse(
+        request,
+        f"console/{template}",
+        {
+            "principal": principal,
+            "csrf_token": _session(request).csrf_token,
+            "csrf_field": CSRF_FIELD,
+            "nav": _nav(principal, request.url.path) if principal else [],
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def _nav(principal: Principal, path: str) -> list[tuple[str, str, bool]]:
+    pages = [
+        ("Queue", "/", Permission.VIEW_QUEUE),
+        ("Overview", "/overview", Permission.VIEW_OVERVIEW),
+        ("Accounts", "/accounts", Permission.MANAGE_ACCOUNTS),
+    ]
+    return [(label, href, path == href) for label, href, permission in pages if can(principal, permission)]
+
+
+def _error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    return _render(request, "error.html.j2", status_code=status_code, message=message)
+
+
+def _problems(errors) -> str:
+    return "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in errors)
+
+
+@router.get("/console.css")
+def stylesheet() -> FileResponse:
+    return FileResponse(STYLESHEET, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+# -- signing in and out -------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path of this site: never another site after signing in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str | None = None) -> Response:
+    if _session(request).account_id is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _render(request, "sign_in.html.j2", next=_safe_next(next))
+
+
+@router.post("/sign-in", dependencies=CHECKED_FORM)
+def sign_in(
+    request: Request,
+    name: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    console = _console(request)
+    address = request.client.host if request.client else "unknown"
+    if console.throttle.retry_after(address) > 0:
+        error = "Too many failed sign-ins from this computer. Try again in 15 minutes."
+        return _render(request, "sign_in.html.j2", 429, next=_safe_next(next), name=name, error=error)
+    with console.sessions.begin() as db:
+        result = accounts.sign_in(db, name, password, console.clock())
+        if result.account is not None:
+            _session(request).sign_in(result.account.id, result.account.session_version)
+            return RedirectResponse(_safe_next(next), status_code=303)
+    console.throttle.failed(address)
+    if result.outcome is accounts.SignInOutcome.LOCKED:
+        minutes = int(accounts.LOCKOUT.total_seconds() // 60)
+        error = f"Too many failed sign-ins: this account is locked for {minutes} minutes. Try again later."
+    else:
+        error = "The name or the password is wrong, or the account is disabled."
+    return _render(request, "sign_in.html.j2", 401, next=_safe_next(next), name=name, error=error)
+
+
+@router.post("/sign-out", dependencies=CHECKED_FORM)
+def sign_out(request: Request) -> Response:
+    session = _session(request)
+    if session.account_id is not None:
+        with _console(request).sessions.begin() as db:
+            accounts.end_sessions(db, session.account_id)
+    session.sign_out()
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+# -- the queue ----------------------------------------------------------------------------
+
+
+@router.get("/")
+def queue_page(
+    request: Request,
+    principal: SignedIn,
+    status: str | None = None,
+    post: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> Response:
+    if not can(principal, Permission.VIEW_QUEUE) and can(principal, Permission.MANAGE_ACCOUNTS):
+        return RedirectResponse("/accounts", status_code=303)  # an admin's page
+    require(principal, Permission.VIEW_QUEUE)
+    console = _console(request)
+    my_posts = visible_posts(principal, console.settings.posts.posts)
+    posts = my_posts
+    if post:
+        require(principal, Permission.VIEW_REQUEST, post)
+        if post not in my_posts:
+            raise PageNotFound(f"There is no post {post}.")
+        posts = [post]
+    state = None
+    if status:
+        try:
+            state = RequestState(status)
+        except ValueError:
+            raise PageNotFound(f"There is no status {status}.") from None
+    try:
+        after_cursor = queue.QueueCursor.decode(after) if after else None
+        before_cursor = queue.QueueCursor.decode(before) if before else None
+    except ValueError:
+        raise PageNotFound("That page of the queue does not exist; start again from the first page.") from None
+    with console.sessions() as db:
+        page = queue.open_requests(db, posts, status=state, after=after_cursor, before=before_cursor)
+        counts = queue.counts_by_status(db, posts)
+    now = console.clock()
+    filters = {key: value for key, value in (("status", status), ("post", post)) if value}
+
+    def link(**extra: str) -> str:
+        return "/?" + urlencode({**filters, **extra})
+
+    return _render(
+        request,
+        "queue.html.j2",
+        items=views.queue_items(page.rows, console.settings.posts, console.calendars, now),
+        counts=counts,
+        my_posts=[console.settings.posts.post(code) for code in my_posts],
+        status=status or "",
+        post=post or "",
+        next_link=link(after=page.next_cursor.encode()) if page.next_cursor else None,
+        previous_link=link(before=page.previous_cursor.encode()) if page.previous_cursor else None,
+        first_link=link() if after or before else None,
+        status_link=lambda state: "/?" + urlencode({**({"post": post} if post else {}), "status": state.value}),
+    )
+
+
+# -- one request --------------------------------------------------------------------------
+
+
+def _request_page(
+    request: Request, principal: Principal, case_number: str, status_code: int = 200, **context
+) -> HTMLResponse:
+    console = _console(request)
+    with console.sessions() as db:
+        row = queue.latest_request(db, case_number)
+        if row is None:
+            raise PageNotFound(f"No request for case {case_number.upper()} has been screened yet.")
+        require(principal, Permission.VIEW_REQUEST, row.post)
+        page = views.request_page(db, row, console.settings.posts, console.calendars, console.clock())
+        if can(principal, Permission.ASSIGN, row.post):
+            page.workers = accounts.workers_at(db, row.post)
+    return _render(
+        request,
+        "request.html.j2",
+        status_code=status_code,
+        page=page,
+        can_decide=can(principal, Permission.DECIDE, row.post) and page.state is RequestState.PENDING_REVIEW,
+        can_claim=can(principal, Permission.CLAIM, row.post)
+        and page.state in WAITING_STATES
+        and row.assigned_officer != principal.name,
+        can_supervise=can(principal, Permission.ASSIGN, row.post) and page.state in WAITING_STATES,
+        **context,
+    )
+
+
+@router.get("/requests/{case_number}")
+def request_page(request: Request, principal: SignedIn, case_number: str, done: str | None = None) -> Response:
+    return _request_page(request, principal, case_number, notice=DONE.get(done or ""))
+
+
+@router.get("/requests/{case_number}/emails/{message_key}")
+def email_preview(request: Request, principal: SignedIn, case_number: str, message_key: str) -> Response:
+    """An email's HTML part exactly as the applicant received it, for the request page's frame."""
+    with _console(request).sessions() as db:
+        row = queue.latest_request(db, case_number)
+        message = db.get(OutboxMessage, message_key)
+        if row is None or message is None or message.request_id != row.request_id or message.html_body is None:
+            raise PageNotFound("No such email for this request.")
+        require(principal, Permission.VIEW_REQUEST, row.post)
+        return HTMLResponse(message.html_body, headers=EMAIL_PREVIEW_HEADERS)
+
+
+async def _act(
+    request: Request, principal: Principal, case_number: str, action: str, decision: Callable[[], BaseModel]
+) -> Response:
+    """Send one Update for the signed-in account, after the access rules allow it."""
+    console = _console(request)
+
+    def post_of_request() -> str:
+        with console.sessions() as db:
+            row = queue.latest_request(db, case_number)
+            if row is None:
+                raise PageNotFound(f"No request for case {case_number.upper()} has been screened yet.")
+            return row.post
+
+    require(principal, ACTION_PERMISSIONS[action], await run_in_threadpool(post_of_request))
+    try:
+        update = decision()
+        await _desk(request).act(case_number, action, update)
+    except (ValidationError, ValueError) as invalid:
+        message = _problems(invalid.errors()) if isinstance(invalid, ValidationError) else str(invalid)
+        return await run_in_threadpool(_request_page, request, principal, case_number, 422, error=message)
+    except ActionRefused as refusal:
+        # The workflow's own reason, e.g. another officer decided a moment ago.
+        return await run_in_threadpool(
+            _request_page, request, principal, case_number, 409, error=f"Nothing was changed: {refusal}."
+        )
+    except CaseNotFound as missing:
+        raise PageNotFound(str(missing)) from None
+    return RedirectResponse(f"/requests/{case_number.upper()}?{urlencode({'done': action})}", status_code=303)
+
+
+Text = Annotated[str, Form(max_length=4000)]
+
+
+@router.post("/requests/{case_number}/approve", dependencies=CHECKED_FORM)
+async def approve(request: Request, principal: SignedIn, case_number: str, note: Text = "") -> Response:
+    return await _act(
+        request, principal, case_number, "approve",
+        lambda: Approval(officer_id=principal.name, note=note.strip() or None),
+    )
+
+
+@router.post("/requests/{case_number}/deny", dependencies=CHECKED_FORM)
+async def deny(
+    request: Request, principal: SignedIn, case_number: str, standard_reason: Text = "", written_reason: Text = ""
+) -> Response:
+    def denial() -> Denial:
+        reason = written_reason.strip() or standard_reason.strip()
+        if not reason:
+            raise ValueError("a denial needs a reason: choose one of the post's standard reasons or write one")
+        return Denial(officer_id=principal.name, reason=reason)
+
+    return await _act(request, principal, case_number, "deny", denial)
+
+
+@router.post("/requests/{case_number}/request-info", dependencies=CHECKED_FORM)
+async def request_info(request: Request, principal: SignedIn, case_number: str, needed: Text = "") -> Response:
+    def info_request() -> InfoRequest:
+        if not needed.strip():
+            raise ValueError("say what the applicant must send")
+        return InfoRequest(officer_id=principal.name, needed=needed)
+
+    return await _act(request, principal, case_number, "request_info", info_request)
+
+
+@router.post("/requests/{case_number}/claim", dependencies=CHECKED_FORM)
+async def claim(request: Request, principal: SignedIn, case_number: str) -> Response:
+    return await _act(request, principal, case_number, "claim", lambda: Claim(officer_id=principal.name))
+
+
+@router.post("/requests/{case_number}/assign", dependencies=CHECKED_FORM)
+async def assign(request: Request, principal: SignedIn, case_number: str, officer: Annotated[str, Form()] = "") -> Response:
+    console = _console(request)
+
+    def workers() -> list[str]:
+        with console.sessions() as db:
+            row = queue.latest_request(db, case_number)
+            return accounts.workers_at(db, row.post) if row else []
+
+    allowed = await run_in_threadpool(workers)
+
+    def assignment() -> Assignment:
+        if officer not in allowed:
+            raise ValueError(f"{officer or 'nobody'} is not an officer of this request's post")
+        return Assignment(supervisor_id=principal.name, officer_id=officer)
+
+    return await _act(request, principal, case_number, "assign", assignment)
+
+
+@router.post("/requests/{case_number}/extend-window", dependencies=CHECKED_FORM)
+async def extend_window(
+    request: Request,
+    principal: SignedIn,
+    case_number: str,
+    business_days: Annotated[str, Form()] = "",
+    reason: Text = "",
+) -> Response:
+    def extension() -> WindowExtension:
+        if not reason.strip():
+            raise ValueError("say why the window is extended")
+        return WindowExtension(supervisor_id=principal.name, business_days=business_days, reason=reason)
+
+    return await _act(request, principal, case_number, "extend_window", extension)
+
+
+# -- the supervisor overview --------------------------------------------------------------
+
+
+@router.get("/overview")
+def overview_page(request: Request, principal: SignedIn) -> Response:
+    require(principal, Permission.VIEW_OVERVIEW)
+    console = _console(request)
+    now = console.clock()
+    overviews = []
+    with console.sessions() as db:
+        for code in visible_posts(principal, console.settings.posts.posts):
+            post = console.settings.posts.post(code)
+            calendar = console.calendars.covering(code, now.date(), now.date())
+            rows = queue.due_by(db, code, views.soon_due_until(calendar, post, now))
+            load = queue.open_counts_by_officer(db, [code])
+            overviews.append(
+                views.post_overview(
+                    post,
+                    views.queue_items(rows, console.settings.posts, console.calendars, now),
+                    {officer: count for (_, officer), count in load.items()},
+                )
+            )
+    return _render(request, "overview.html.j2", overviews=overviews)
+
+
+# -- accounts (admin) ---------------------------------------------------------------------
+
+
+def _accounts_page(request: Request, status_code: int = 200, **context) -> HTMLResponse:
+    console = _console(request)
+    with console.sessions() as db:
+        listed = [(account, accounts.principal_of(account)) for account in accounts.accounts(db)]
+    return _render(
+        request, "accounts.html.j2", status_code=status_code, listed=listed, roles=list(Role),
+        posts=list(console.settings.posts.posts.values()), **context,
+    )
+
+
+@router.get("/accounts")
+def accounts_page(request: Request, principal: SignedIn) -> Response:
+    require(principal, Permission.MANAGE_ACCOUNTS)
+    return _accounts_page(request)
+
+
+@router.post("/accounts", dependencies=CHECKED_FORM)
+def add_account(
+    request: Request,
+    principal: SignedIn,
+    name: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form()],
+    password: Annotated[str, Form(max_length=1024)],
+    posts: Annotated[list[str], Form()] = [],
+) -> Response:
+    require(principal, Permission.MANAGE_ACCOUNTS)
+    console = _console(request)
+    try:
+        for code in posts:
+            console.settings.posts.post(code)
+        with console.sessions.begin() as db:
+            accounts.add_account(db, name, Role(role), posts, password, console.clock())
+    except (ValueError, KeyError) as refusal:
+        return _accounts_page(request, 422, error=str(refusal))
+    return _accounts_page(request, notice=f"Account {name} added.")
+
+
+@router.post("/accounts/{name}/disable", dependencies=CHECKED_FORM)
+def disable_account(request: Request, principal: SignedIn, name: str) -> Response:
+    return _set_disabled(request, principal, name, True)
+
+
+@router.post("/accounts/{name}/enable", dependencies=CHECKED_FORM)
+def enable_account(request: Request, principal: SignedIn, name: str) -> Response:
+    return _set_disabled(request, principal, name, False)
+
+
+def _set_disabled(request: Request, principal: Principal, name: str, disabled: bool) -> Response:
+    require(principal, Permission.MANAGE_ACCOUNTS)
+    if disabled and name == principal.name:
+        return _accounts_page(request, 422, error="You cannot disable your own account.")
+    console = _console(request)
+    try:
+        with console.sessions.begin() as db:
+            accounts.set_disabled(db, name, disabled, console.clock())
+    except accounts.UnknownAccount as missing:
+        raise PageNotFound(str(missing)) from None
+    return RedirectResponse("/accounts", status_code=303)

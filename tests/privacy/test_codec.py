@@ -1,0 +1,166 @@
+"""The payload codec: AES-GCM per payload, key id in the metadata, keys rotated without
+losing old histories, and key material never in an error, a repr or a log."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
+
+from reschedule_desk.codec import (
+    ENCODING,
+    KEY_ID_METADATA,
+    EncryptionCodec,
+    PayloadKey,
+    PayloadKeyError,
+    PayloadKeys,
+    load_payload_keys,
+    main,
+)
+from reschedule_desk.settings import Settings
+from reschedule_desk.temporal import data_converter_with
+
+CANARY = b'{"full_name": "Sokha Canary", "date_of_birth": "1979-11-23"}'
+
+
+def plain_payload(data: bytes = CANARY) -> Payload:
+    return Payload(metadata={"encoding": b"json/plain"}, data=data)
+
+
+def key(key_id: str) -> PayloadKey:
+    return PayloadKey.generate(key_id)
+
+
+async def test_a_payload_is_sealed_with_the_current_key_and_opens_again() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    (sealed,) = await codec.encode([plain_payload()])
+    assert sealed.metadata["encoding"] == ENCODING
+    assert sealed.metadata[KEY_ID_METADATA] == b"k1"
+    assert b"Canary" not in sealed.SerializeToString() and b"1979" not in sealed.SerializeToString()
+    assert await codec.decode([sealed]) == [plain_payload()]
+
+
+async def test_the_same_payload_seals_differently_each_time() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    first, second = await codec.encode([plain_payload(), plain_payload()])
+    assert first.data != second.data
+
+
+async def test_rotation_encrypts_with_the_new_key_and_still_opens_the_old_histories() -> None:
+    old, new = key("k1"), key("k2")
+    (written_before,) = await EncryptionCodec(PayloadKeys([old])).encode([plain_payload()])
+
+    rotated = EncryptionCodec(PayloadKeys([new, old]))
+    assert await rotated.decode([written_before]) == [plain_payload()]
+    (written_after,) = await rotated.encode([plain_payload()])
+    assert written_after.metadata[KEY_ID_METADATA] == b"k2"
+
+    with pytest.raises(PayloadKeyError, match="key 'k1', which is not among the desk's keys"):
+        await EncryptionCodec(PayloadKeys([new])).decode([written_before])
+
+
+async def test_payloads_written_before_encryption_pass_through_unchanged() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    assert await codec.decode([plain_payload()]) == [plain_payload()]
+
+
+async def test_an_altered_payload_or_a_key_changed_under_its_id_is_refused() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    (sealed,) = await codec.encode([plain_payload()])
+    altered = Payload()
+    altered.CopyFrom(sealed)
+    altered.data = sealed.data[:-1] + bytes([sealed.data[-1] ^ 1])
+    with pytest.raises(PayloadKeyError, match="does not open"):
+        await codec.decode([altered])
+    with pytest.raises(PayloadKeyError, match="does not open"):
+        await EncryptionCodec(PayloadKeys([key("k1")])).decode([sealed])
+
+
+async def test_failure_messages_are_encrypted_too() -> None:
+    converter = data_converter_with(PayloadKeys([key("k1")]))
+    failure = Failure()
+    await converter.encode_failure(ValueError("could not store Sokha Canary, born 1979-11-23"), failure)
+    assert b"Canary" not in failure.SerializeToString()
+    assert "Canary" in str(await converter.decode_failure(failure))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no payload key in it"),
+        ("k1", "a payload key is written id:base64-key"),
+        ("k1:not base64!", "'k1' is not valid base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "is 5 bytes; AES-GCM needs 16, 24 or 32"),
+        (f"bad id:{base64.b64encode(bytes(32)).decode()}", "must be letters, digits"),
+        (f"k1:{base64.b64encode(bytes(32)).decode()},k1:{base64.b64encode(bytes(16)).decode()}", "given twice"),
+    ],
+)
+def test_malformed_keys_are_refused_naming_the_source_and_never_the_key(text: str, message: str) -> None:
+    with pytest.raises(PayloadKeyError, match=message) as refusal:
+        PayloadKeys.parse(text, source="RESCHEDULE_PAYLOAD_KEYS")
+    assert "RESCHEDULE_PAYLOAD_KEYS" in str(refusal.value)
+    secret = text.partition(":")[2].split(",")[0]
+    assert not secret or secret not in str(refusal.value)
+
+
+def test_a_key_file_names_the_line_of_a_bad_entry(tmp_path: Path) -> None:
+    good = key("k2").entry()
+    key_file = tmp_path / "keys"
+    key_file.write_text(f"# rotated in November\n{good}\nk1:???\n", encoding="utf-8")
+    settings = Settings.from_env({"RESCHEDULE_PAYLOAD_KEY_FILE": str(key_file)})
+    with pytest.raises(PayloadKeyError, match=rf"{key_file}, line 3: payload key 'k1' is not valid base64"):
+        load_payload_keys(settings)
+
+
+def test_keys_come_from_the_environment_first_then_the_key_file(tmp_path: Path) -> None:
+    from_env, from_file = key("env-key"), key("file-key")
+    key_file = tmp_path / "keys"
+    key_file.write_text(from_file.entry(), encoding="utf-8")
+    both = {"RESCHEDULE_PAYLOAD_KEYS": from_env.entry(), "RESCHEDULE_PAYLOAD_KEY_FILE": str(key_file)}
+    assert load_payload_keys(Settings.from_env(both)).key_ids == ["env-key"]
+    assert load_payload_keys(Settings.from_env({"RESCHEDULE_PAYLOAD_KEY_FILE": str(key_file)})).key_ids == [
+        "file-key"
+    ]
+    with pytest.raises(PayloadKeyError, match="RESCHEDULE_PAYLOAD_KEY_FILE .*missing"):
+        load_payload_keys(Settings.from_env({"RESCHEDULE_PAYLOAD_KEY_FILE": str(tmp_path / "missing")}))
+
+
+def test_a_laptop_with_no_keys_set_gets_one_key_file_in_var_readable_by_its_owner_only(tmp_path: Path) -> None:
+    settings = Settings.from_env({"RESCHEDULE_VAR_DIR": str(tmp_path / "var")})
+    found: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: found.append(load_payload_keys(settings).key_ids)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({tuple(ids) for ids in found}) == 1, "every part of the desk gets the same key"
+    key_file = tmp_path / "var" / "payload-keys"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert [path.name for path in key_file.parent.iterdir()] == ["payload-keys"], "no temporary file left"
+    assert load_payload_keys(settings).key_ids == found[0], "the next start reads it again"
+
+
+def test_key_material_never_shows_in_a_repr() -> None:
+    secret_key = key("k1")
+    entry = secret_key.entry()
+    settings = Settings.from_env({"RESCHEDULE_PAYLOAD_KEYS": entry})
+    secret = entry.partition(":")[2]
+    for shown in (repr(settings), repr(secret_key), repr(PayloadKeys([secret_key]))):
+        assert secret not in shown and repr(secret_key.secret) not in shown
+
+
+def test_a_new_key_for_rotation_is_printed_as_an_entry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["new-key", "k3"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert PayloadKeys.parse(printed, source="printed").key_ids == ["k3"]
+    assert main(["new-key", "bad id"]) == 2
+
+
+def test_keys_of_each_aes_size_work() -> None:
+    for size in (16, 24, 32):
+        PayloadKey("k", os.urandom(size))

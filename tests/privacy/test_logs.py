@@ -1,0 +1,96 @@
+"""No personal data and no secret in any log line, at any level: a whole lifecycle, with a
+malformed signal and a database error on the way, logged at DEBUG and searched."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from temporalio.testing import WorkflowEnvironment
+
+from reschedule_desk.domain.decisions import Approval, InfoProvided, InfoRequest
+from reschedule_desk.domain.lifecycle import RequestState
+from reschedule_desk.settings import Settings
+from reschedule_desk.storage.database import make_engine, make_sessionmaker
+from reschedule_desk.storage.tables import ApplicantRow
+from tests.conftest import TEST_PAYLOAD_KEYS, running_worker
+from tests.privacy.test_temporal_sees_no_personal_data import (
+    CANARIES,
+    CANARY_BIRTH_DATE,
+    CANARY_NAME,
+    canary_request,
+)
+from tests.workflows.test_reschedule_request import state_becomes, submit
+from workflows.reschedule_request import RescheduleRequestWorkflow
+
+# The test's SMTP server (aiosmtpd) logs what it receives: it is the applicant's mail
+# server here, not part of the desk.
+RECEIVING_SIDE = ("mail.log",)
+SECRET = TEST_PAYLOAD_KEYS.partition(":")[2]
+
+
+def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
+    """Each record as formatted (with its traceback), its arguments and its extras."""
+    parts = []
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    for record in caplog.records:
+        if record.name.startswith(RECEIVING_SIDE):
+            continue
+        parts.append(formatter.format(record))
+        parts.append(repr(record.args))
+        parts.append(repr({key: value for key, value in vars(record).items() if key not in ("args", "msg")}))
+    return "\n".join(parts)
+
+
+async def test_a_whole_lifecycle_logs_no_personal_data_or_key_at_debug_level(
+    caplog: pytest.LogCaptureFixture, time_skipping_env: WorkflowEnvironment, desk_settings: Settings, smtp_server
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    env = time_skipping_env
+    settings = replace(desk_settings, smtp_url=smtp_server.url)
+    request = canary_request(
+        original_appointment_at=(await env.get_current_time()).replace(tzinfo=None) - timedelta(days=9),
+        last_contact_on=(await env.get_current_time()).date() - timedelta(days=30),
+    )
+    async with running_worker(env.client, settings):
+        handle = await submit(env, settings, request)
+        await state_becomes(handle, RequestState.PENDING_REVIEW)
+        await handle.execute_update(
+            RescheduleRequestWorkflow.request_info, InfoRequest(officer_id="officer.sok", needed="A photo.")
+        )
+        # A signal of the wrong shape is dropped, and logged: without what it carried.
+        await handle.signal("provide_info", {"answr": f"{CANARY_NAME} {CANARY_BIRTH_DATE}"})  # a typo
+        await handle.execute_update(
+            RescheduleRequestWorkflow.provide_info, InfoProvided(answer=f"I am {CANARY_NAME}, born {CANARY_BIRTH_DATE}.")
+        )
+        await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id="officer.sok"))
+        final = await handle.result()
+    assert final.status is RequestState.APPROVED
+    assert len(smtp_server.messages) == 3, "acknowledgement, information request, approval"
+
+    logged = everything_logged(caplog)
+    assert "dropping the signal" in logged, "the malformed signal was logged"
+    assert [canary for canary in CANARIES if canary in logged] == []
+    assert SECRET not in logged
+
+
+def test_a_database_error_names_the_statement_not_the_values(desk_settings: Settings, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    sessions = make_sessionmaker(make_engine(desk_settings.database_url))
+    with pytest.raises(IntegrityError) as error:  # no such request: the foreign key refuses it
+        with sessions.begin() as session:
+            session.add(
+                ApplicantRow(
+                    request_id="no-such-request", position=0, full_name=CANARY_NAME,
+                    date_of_birth=date.fromisoformat(CANARY_BIRTH_DATE),
+                    relationship="principal", marital_status="single", on_appointment_letter=True,
+                    cspa_confirmed=False,
+                )
+            )
+    assert "INSERT INTO applicants" in str(error.value)
+    assert CANARY_NAME not in str(error.value) and CANARY_BIRTH_DATE not in str(error.value)
+    assert CANARY_NAME not in caplog.text
+
