@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import desk_activities
+from reschedule_desk.audit.histories import keep_archiving
 from reschedule_desk.mail.delivery import transport_from_settings
 from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
@@ -52,9 +53,15 @@ async def main() -> None:
         asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(client, settings, executor)
+        # Closed requests' histories go into the app database for auditors (audit/histories.py).
+        sessions = make_sessionmaker(make_engine(settings.database_url))
+        archiver = asyncio.create_task(
+            keep_archiving(client, sessions, client.data_converter, settings.task_queue, stop)
+        )
         async with worker:
             logging.getLogger("worker").info("Worker polling task queue %s", settings.task_queue)
             await stop.wait()
+        await archiver
 
 
 if __name__ == "__main__":

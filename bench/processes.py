@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -68,12 +69,11 @@ class DevServer:
         return f"127.0.0.1:{self.port}"
 
     def state_bytes(self) -> int:
-        """The state file with its write-ahead log."""
-        return sum(
-            path.stat().st_size
-            for path in (self.state_file, Path(f"{self.state_file}-wal"))
-            if path.exists()
-        )
+        """The state file's size once its write-ahead log is folded into it (a reader may
+        checkpoint a WAL database while the server writes)."""
+        with sqlite3.connect(self.state_file, timeout=30) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return self.state_file.stat().st_size
 
     def resident_bytes(self) -> int:
         return resident_bytes(self.process.pid)

@@ -25,6 +25,8 @@ from jinja2 import Environment, FileSystemLoader
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
+from reschedule_desk.audit.auditor import Auditor
+from reschedule_desk.audit.render import TIMELINE_PAGE_CSP, timeline_html
 from reschedule_desk.console import views
 from reschedule_desk.console.access import (
     ACTION_PERMISSIONS,
@@ -51,6 +53,7 @@ from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk
 from reschedule_desk.domain.decisions import Approval, Assignment, Claim, Denial, InfoRequest, WindowExtension
 from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState
 from reschedule_desk.settings import TEMPLATES_DIR, Settings
+from reschedule_desk.temporal import connect, data_converter
 from reschedule_desk.storage import accounts, queue
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import OutboxMessage
@@ -93,6 +96,11 @@ class ConsoleState:
     @cached_property
     def calendars(self) -> views.Calendars:
         return views.Calendars(self.settings.posts)
+
+    @cached_property
+    def auditor(self) -> Auditor:
+        """Histories from the desk's archive first, Temporal's when it has none."""
+        return Auditor(self.sessions, data_converter(self.settings), lambda: connect(self.settings))
 
     def close(self) -> None:
         if "engine" in self.__dict__:
@@ -379,6 +387,7 @@ def _request_page(
         and page.state in WAITING_STATES
         and row.assigned_officer != principal.name,
         can_supervise=can(principal, Permission.ASSIGN, row.post) and page.state in WAITING_STATES,
+        can_audit=can(principal, Permission.VIEW_AUDIT),
         **context,
     )
 
@@ -398,6 +407,19 @@ def email_preview(request: Request, principal: SignedIn, case_number: str, messa
             raise PageNotFound("No such email for this request.")
         require(principal, Permission.VIEW_REQUEST, row.post)
         return HTMLResponse(message.html_body, headers=EMAIL_PREVIEW_HEADERS)
+
+
+@router.get("/requests/{case_number}/timeline")
+async def timeline_page(request: Request, principal: SignedIn, case_number: str) -> Response:
+    """The auditor's timeline, reconstructed from the workflow history alone."""
+    require(principal, Permission.VIEW_AUDIT)
+    auditor = _console(request).auditor
+    try:
+        found = await auditor.history(case_number)
+    except CaseNotFound:
+        raise PageNotFound(f"No request for case {case_number}.") from None
+    page = timeline_html(await auditor.timeline(found), found)
+    return HTMLResponse(page, headers={**SECURITY_HEADERS, "Content-Security-Policy": TIMELINE_PAGE_CSP})
 
 
 async def _act(
