@@ -19,7 +19,7 @@ from reschedule_desk.domain.lifecycle import RequestState, RuleOutcome, Transiti
 from reschedule_desk.domain.posts import Post, PostsConfig
 from reschedule_desk.storage import repository
 from reschedule_desk.storage.queue import QueueRow
-from reschedule_desk.storage.tables import OutboxMessage, RequestRow
+from reschedule_desk.storage.tables import OutboxMessage, OutboxStatus, RequestRow
 
 LOCAL_TIME = "%a %-d %b %Y, %H:%M %Z"
 LOCAL_DATE = "%a %-d %b %Y"
@@ -285,7 +285,11 @@ def _emails(session: Session, request_id: str) -> list[OutboxMessage]:
 
 
 def _email_view(message: OutboxMessage, zone) -> EmailView:
-    if message.sent_at is not None:
+    if message.status is OutboxStatus.REFUSED:
+        # Refused for good by the mail server: the applicant did not get it, officers must know.
+        refused_at = message.sent_at.astimezone(zone).strftime(LOCAL_TIME) if message.sent_at else ""
+        when = f"REFUSED by the mail server {refused_at}: {message.last_error or 'no reason given'}"
+    elif message.sent_at is not None:
         when = f"{message.status.value} {message.sent_at.astimezone(zone).strftime(LOCAL_TIME)}"
     elif message.not_before is not None:
         when = f"queued: goes out no earlier than {message.not_before.astimezone(zone).strftime(LOCAL_TIME)}"

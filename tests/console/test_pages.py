@@ -6,7 +6,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from reschedule_desk.domain.lifecycle import RequestState
+from reschedule_desk.storage import repository
+from reschedule_desk.storage.tables import OutboxMessage
+from tests.console.conftest import NOW
 
 # Closing time in Nairobi (16:30, UTC+3) on a day of that week.
 def nairobi_closing(day: int) -> datetime:
@@ -188,3 +193,12 @@ async def test_what_applicants_wrote_is_shown_as_text_never_as_markup(signed_in,
     html = (await (await signed_in("officer.kim")).get(f"/requests/{case}")).text
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; I was ill." in html
+
+
+async def test_an_email_the_mail_server_refused_for_good_is_shown_to_officers(signed_in, store_request, db) -> None:
+    case_number = store_request()
+    with db.begin() as session:
+        (message,) = session.scalars(select(OutboxMessage)).all()
+        repository.mark_refused(session, message.message_key, "550 mailbox unavailable", NOW)
+    page = await (await signed_in("officer.kim")).get(f"/requests/{case_number}")
+    assert "REFUSED by the mail server" in page.text and "550 mailbox unavailable" in page.text
