@@ -9,8 +9,9 @@ import time
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from reschedule_desk.settings import PROJECT_ROOT, Settings
-from reschedule_desk.temporal import WORKFLOW_RUNNER, data_converter
+from reschedule_desk.settings import PROJECT_ROOT
+from reschedule_desk.temporal import WORKFLOW_RUNNER
+from tests.conftest import TEST_DATA_CONVERTER  # the histories' own (public) test key
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 ROUNDS = 20
@@ -22,7 +23,7 @@ async def main() -> None:
         for path in sorted((PROJECT_ROOT / "tests" / "histories").glob("*.json"))
     ]
     replayer = Replayer(
-        workflows=[RescheduleRequestWorkflow], data_converter=data_converter(Settings.from_env()), workflow_runner=WORKFLOW_RUNNER
+        workflows=[RescheduleRequestWorkflow], data_converter=TEST_DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
     )
     shortest = min(histories, key=lambda history: len(history.events))
     started = time.perf_counter()
