@@ -113,8 +113,8 @@ async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) 
     migrate(settings.database_url)
     processes = [WorkerProcess("desk", worker_environment(settings)) for _ in range(workers)]
     try:
-        desk = Desk(await connect(settings), settings)
         client = await connect(settings)
+        desk = Desk(client, settings)
         await load.throughput(lambda: load.desk_request_approved(desk, client), sizes.concurrency, sizes.concurrency)
         return await load.throughput(lambda: load.desk_request_approved(desk, client), sizes.approved, sizes.concurrency)
     finally:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reschedule_desk.domain.calendar import OutsideCalendar, PostCalendar, build_post_calendar
-from reschedule_desk.domain.posts import Closure, Post, Weekday
+from reschedule_desk.domain.posts import Closure, Weekday
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 PHNOM_PENH = ZoneInfo("Asia/Phnom_Penh")
