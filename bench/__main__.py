@@ -5,8 +5,8 @@
    SQLite app database, emails rendered into the outbox), on the same dev server setup.
 2. Decision latency: Update call to the decision's row committed, at steady rates.
 3. 10,000 open requests: memory, bytes per request, latency growth against 100 open.
-4. Expiry storm: requests whose review window ends at the same moment, on the
-   time-skipping server, drained until every one is expired with its email.
+4. Expiry storm: requests whose review window ends at the same moment, on a dev server
+   with per-workflow time skipping, drained until every one is expired with its email.
 5. Replay: events per second over the recorded histories; first activation.
 6. Start-up: `make run` to the first request accepted.
 Each figure is printed as it is measured, then the table; var/bench/ keeps JSON and a plot.
@@ -24,15 +24,18 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import httpx
+from google.protobuf.field_mask_pb2 import FieldMask
 from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
-from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.api.common.v1 import TimeSkippingConfig, WorkflowExecution
+from temporalio.api.workflow.v1 import WorkflowExecutionOptions
+from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequest
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from bench import load
 from bench.processes import DevServer, WorkerProcess, stop
@@ -43,7 +46,7 @@ from reschedule_desk.domain.records import EmailKind
 from reschedule_desk.settings import PROJECT_ROOT, Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.storage.tables import OutboxMessage, OutboxStatus, RequestRow
-from reschedule_desk.temporal import bundled_binary, connect, data_converter
+from reschedule_desk.temporal import connect
 
 BENCH_POSTS = Path(__file__).parent / "posts.toml"
 MiB = 1024 * 1024
@@ -219,58 +222,64 @@ async def postgres_latency(scratch: Path, sizes: Sizes, report: Report) -> None:
 
 async def expiry_storm(scratch: Path, sizes: Sizes) -> float:
     """Requests expired (with their email sent) per second once their common window ends."""
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(desk_settings(scratch, "storm", "")),
-        test_server_existing_path=bundled_binary("temporal-test-server"),
-    ) as env:
-        address = env.client.service_client.config.target_host
-        settings = desk_settings(scratch, "storm", address)
-        migrate(settings.database_url)
-        worker = WorkerProcess("desk", worker_environment(settings))
-        try:
-            # The time-skipping server indexes no custom search attributes: start as the
-            # desk does, less those.
-            async def submit() -> None:
-                request = load.bench_request(load.new_case_number())
-                await env.client.start_workflow(
-                    "RescheduleRequest", request, id=request.workflow_id, task_queue=settings.task_queue
-                )
+    server = DevServer(scratch / "storm.db", time_skipping=True)
+    settings = desk_settings(scratch, "storm", server.address)
+    migrate(settings.database_url)
+    worker = WorkerProcess("desk", worker_environment(settings))
+    try:
+        client = await connect(settings)
+        # All are submitted the same local day: their review windows end together.
+        await load.open_requests(Desk(client, settings), settings.database_url, sizes.storm, sizes.concurrency)
+        sessions = make_sessionmaker(make_engine(settings.database_url))
+        with sessions() as session:
+            requests = session.execute(select(RequestRow.workflow_id, RequestRow.reminder_at)).all()
 
-            await load.bounded(sizes.concurrency, [submit] * sizes.storm)
-            await load.wait_for_count(settings.database_url, RequestState.PENDING_REVIEW, sizes.storm, timeout=1800)
-            # All were submitted the same local day: their review windows end together.
-            # Skip past the reminders first, so that what is timed is the expiry alone.
-            sessions = make_sessionmaker(make_engine(settings.database_url))
-            with sessions() as session:
-                reminder_at = session.scalar(select(func.max(RequestRow.reminder_at)))
-                window_ends_at = session.scalar(select(func.max(RequestRow.window_ends_at)))
-            now = await env.get_current_time()
-            await skip_time(env, reminder_at - now)
-            await asyncio.sleep(1)
-            await skip_time(env, window_ends_at - await env.get_current_time())
-            started = time.perf_counter()
-            await load.wait_for_count(settings.database_url, RequestState.EXPIRED, sizes.storm, timeout=1800)
-            await _all_expiry_emails_sent(sessions, sizes.storm)
-            return sizes.storm / (time.perf_counter() - started)
-        finally:
-            worker.stop()
+        # Untimed: carry each request an hour past its reminder (days before its window
+        # ends), so that what is timed is the expiry alone. A workflow's clock is the real
+        # one until it first skips.
+        async def past_reminder(workflow_id: str, reminder_at: datetime) -> None:
+            await skip_time(client, workflow_id, reminder_at + timedelta(hours=1) - datetime.now(timezone.utc))
+
+        await load.bounded(sizes.concurrency, [partial(past_reminder, *request) for request in requests])
+        await _all_emails_sent(sessions, EmailKind.REMINDER, sizes.storm)
+
+        started = time.perf_counter()
+        await load.bounded(sizes.concurrency, [partial(skip_time, client, workflow_id) for workflow_id, _ in requests])
+        await load.wait_for_count(settings.database_url, RequestState.EXPIRED, sizes.storm, timeout=1800)
+        await _all_emails_sent(sessions, EmailKind.EXPIRED, sizes.storm)
+        return sizes.storm / (time.perf_counter() - started)
+    finally:
+        worker.stop()
+        server.stop()
 
 
-async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
-    """env.sleep, with room for the test server to fire thousands of timers at once
-    (env.sleep's own call times out first)."""
-    request = SleepRequest()
-    request.duration.FromTimedelta(duration)
-    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(minutes=30))
+async def skip_time(client: Client, workflow_id: str, by: timedelta | None = None) -> None:
+    """Let one workflow's clock jump over its timers whenever it has no work in flight: by
+    `by`, or until it ends. Per-workflow time skipping is experimental in Temporal (server
+    1.32, behind a dynamic config flag) and may change."""
+    config = TimeSkippingConfig(enabled=True)
+    if by is not None:
+        config.fast_forward_config.id = uuid.uuid4().hex
+        config.fast_forward_config.duration.FromTimedelta(by)
+    await client.workflow_service.update_workflow_execution_options(
+        UpdateWorkflowExecutionOptionsRequest(
+            namespace=client.namespace,
+            workflow_execution=WorkflowExecution(workflow_id=workflow_id),
+            workflow_execution_options=WorkflowExecutionOptions(time_skipping_config=config),
+            update_mask=FieldMask(paths=["time_skipping_config"]),
+            identity=client.identity,
+        ),
+        retry=True,
+    )
 
 
-async def _all_expiry_emails_sent(sessions: sessionmaker[Session], expected: int) -> None:
+async def _all_emails_sent(sessions: sessionmaker[Session], kind: EmailKind, expected: int) -> None:
     while True:
         with sessions() as session:
             sent = session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
-                .where(OutboxMessage.kind == EmailKind.EXPIRED, OutboxMessage.status == OutboxStatus.SENT)
+                .where(OutboxMessage.kind == kind, OutboxMessage.status == OutboxStatus.SENT)
             )
         if sent >= expected:
             return

@@ -46,9 +46,12 @@ def resident_bytes(pid: int) -> int:
 
 
 class DevServer:
-    """`temporal server start-dev` on loopback, state in `state_file`."""
+    """`temporal server start-dev` on loopback, state in `state_file`; with `time_skipping`,
+    workflows may be given their own virtual clock (experimental in Temporal)."""
 
-    def __init__(self, state_file: Path, pragmas: tuple[str, ...] = FAST_SQLITE_PRAGMAS) -> None:
+    def __init__(
+        self, state_file: Path, pragmas: tuple[str, ...] = FAST_SQLITE_PRAGMAS, time_skipping: bool = False
+    ) -> None:
         self.state_file = state_file
         self.port = free_port()
         arguments = [
@@ -61,6 +64,8 @@ class DevServer:
         ]
         for pragma in pragmas:
             arguments += ["--sqlite-pragma", pragma]
+        if time_skipping:
+            arguments += ["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"]
         self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
 

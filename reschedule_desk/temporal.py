@@ -37,8 +37,16 @@ def data_converter_with(keys: PayloadKeys) -> DataConverter:
     )
 
 
-# Our pure domain modules, and what pydantic imports lazily while validating them
-# (EmailStr), are loaded once outside the sandbox rather than once per workflow run.
+# The sandbox evaluates the workflow module again for every new run, in a sys.modules of its
+# own; every other module must be passed through (imported once, outside), or each run pays
+# for evaluating it again. The default restrictions already pass through the standard
+# library, temporalio, pydantic, pydantic_core and annotated_types. On top of them: our pure
+# domain modules, and what pydantic imports lazily while validating them (EmailStr:
+# email_validator, which imports idna), the only modules a run evaluated inside otherwise.
+# tests/test_sandbox.py checks that nothing but the workflow module is evaluated inside.
+# Not with_passthrough_all_modules(): it passes the workflow module through too, so the
+# workflow code would run against the real datetime, time and random instead of the
+# sandbox's restricted proxies, and share module state between runs.
 # Workers and the replayer use the same runner.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(

@@ -31,6 +31,10 @@ WORKFLOW_TYPE = "RescheduleRequest"  # @workflow.defn(name=...) in workflows/res
 
 # How often the worker's archiver looks for newly closed workflows.
 ARCHIVE_EVERY = timedelta(minutes=1)
+# After its first round, the archiver asks only for workflows closed since its previous
+# round began, less this margin for visibility lag and clock skew between machines; what
+# the margin lists twice is already archived and skipped.
+ARCHIVE_OVERLAP = timedelta(minutes=10)
 
 CLOSING_EVENTS = frozenset(
     {
@@ -112,11 +116,18 @@ async def keep(sessions: sessionmaker[Session], history: WorkflowHistory, conver
 
 
 async def archive_closed(
-    client: Client, sessions: sessionmaker[Session], converter: DataConverter, task_queue: str
+    client: Client,
+    sessions: sessionmaker[Session],
+    converter: DataConverter,
+    task_queue: str,
+    closed_since: datetime | None = None,
 ) -> list[ArchivedHistory]:
-    """Archive every closed request workflow Temporal still has and the archive does not
-    hold closed yet (the backfill, and each round of the worker's archiver)."""
+    """Archive every closed request workflow Temporal still has (or only those closed
+    since `closed_since`) that the archive does not hold closed yet: the backfill, and each
+    round of the worker's archiver."""
     query = f"WorkflowType = '{WORKFLOW_TYPE}' AND TaskQueue = '{task_queue}' AND ExecutionStatus != 'Running'"
+    if closed_since is not None:
+        query += f" AND CloseTime >= '{closed_since.astimezone(UTC).isoformat(timespec='seconds')}'"
     executions = [execution async for execution in client.list_workflows(query)]
     with sessions() as session:
         done = archive.closed_runs(session, [execution.run_id for execution in executions])
@@ -138,11 +149,17 @@ async def keep_archiving(
     stop: asyncio.Event,
     every: timedelta = ARCHIVE_EVERY,
 ) -> None:
-    """The worker's archiver: a round every `every` until `stop` is set. A failed round
-    (Temporal or the database away) is logged and tried again at the next."""
+    """The worker's archiver: a round every `every` until `stop` is set. The first round
+    looks at every closed workflow Temporal still has; later ones only at those closed
+    since the last round that succeeded began, so a round's cost does not grow with every
+    request ever closed. A failed round (Temporal or the database away) is logged and
+    tried again at the next, from the same point."""
+    closed_since: datetime | None = None
     while not stop.is_set():
+        round_began = datetime.now(UTC)
         try:
-            kept = await archive_closed(client, sessions, converter, task_queue)
+            kept = await archive_closed(client, sessions, converter, task_queue, closed_since)
+            closed_since = round_began - ARCHIVE_OVERLAP
             if kept:
                 log.info("Archived %d closed workflow histories", len(kept))
         except Exception:

@@ -9,7 +9,7 @@ import contextlib
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from reschedule_desk import cli
-from reschedule_desk.audit.histories import keep_archiving
+from reschedule_desk.audit.histories import archive_closed, keep_archiving
 from reschedule_desk.desk import Desk
 from reschedule_desk.domain.decisions import Denial, Withdrawal
 from reschedule_desk.domain.lifecycle import RequestState
@@ -120,6 +120,25 @@ async def test_a_closed_request_is_backfilled_explained_replayed_verified_and_ex
         }  # fmt: skip
         assert manifest["replays"] is True and manifest["verified"] is False
         assert "note is" in bundle.read("verification.txt").decode()
+
+
+async def test_a_later_archiver_round_asks_only_for_workflows_closed_since_the_last(
+    dev_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    settings = settings_for(dev_env, desk_settings)
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    case_number = await denied_request(dev_env, settings)
+    closed = f"WorkflowId = '{workflow_id_for(case_number)}' AND ExecutionStatus != 'Running'"
+    while not [execution async for execution in dev_env.client.list_workflows(closed)]:
+        await asyncio.sleep(0.1)  # visibility catches up with the close
+
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert await archive_closed(dev_env.client, sessions, TEST_DATA_CONVERTER, settings.task_queue, later) == []
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
+    (kept,) = await archive_closed(dev_env.client, sessions, TEST_DATA_CONVERTER, settings.task_queue, earlier)
+    assert kept.case_number == case_number
+    engine.dispose()
 
 
 async def test_the_worker_archiver_keeps_each_closed_history_once(

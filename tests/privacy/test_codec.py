@@ -12,7 +12,10 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from reschedule_desk.codec import (
+    COMPRESSION_METADATA,
     ENCODING,
     KEY_ID_METADATA,
     EncryptionCodec,
@@ -67,6 +70,35 @@ async def test_rotation_encrypts_with_the_new_key_and_still_opens_the_old_histor
 async def test_payloads_written_before_encryption_pass_through_unchanged() -> None:
     codec = EncryptionCodec(PayloadKeys([key("k1")]))
     assert await codec.decode([plain_payload()]) == [plain_payload()]
+
+
+async def test_a_payload_that_compresses_is_sealed_compressed_and_opens_whole() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    long_payload = plain_payload(CANARY * 40)
+    (sealed,) = await codec.encode([long_payload])
+    assert sealed.metadata[COMPRESSION_METADATA] == b"zlib"
+    assert len(sealed.data) < len(long_payload.SerializeToString()) / 4
+    assert await codec.decode([sealed]) == [long_payload]
+
+
+async def test_payloads_sealed_before_compression_still_open() -> None:
+    k1 = key("k1")
+    nonce = os.urandom(12)
+    sealed_before = Payload(
+        metadata={"encoding": ENCODING, KEY_ID_METADATA: b"k1"},
+        data=nonce + AESGCM(k1.secret).encrypt(nonce, plain_payload().SerializeToString(), b"k1"),
+    )
+    assert await EncryptionCodec(PayloadKeys([k1])).decode([sealed_before]) == [plain_payload()]
+
+
+async def test_a_stripped_compression_marker_is_refused() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    (sealed,) = await codec.encode([plain_payload(CANARY * 40)])
+    stripped = Payload()
+    stripped.CopyFrom(sealed)
+    del stripped.metadata[COMPRESSION_METADATA]
+    with pytest.raises(PayloadKeyError, match="does not open"):
+        await codec.decode([stripped])
 
 
 async def test_an_altered_payload_or_a_key_changed_under_its_id_is_refused() -> None:
