@@ -31,7 +31,7 @@ ACTIVITY_THREADS = 16
 # not in the cache is rebuilt from its history when it next has work, which an officer's
 # decision waits for (tens of milliseconds). This bounds the worker's memory however many
 # requests are open (bench/, item 3).
-CACHED_WORKFLOWS = 500
+CACHED_WORKFLOWS = 400
 
 
 def cache_workflow_bytecode() -> None:
