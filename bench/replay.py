@@ -3,26 +3,15 @@ in this fresh process (run by bench/__main__.py).
 
 Events per second: every recorded history replayed ROUNDS times through one replayer.
 
-First activation: what a worker that is already set up spends on the first workflow task
-of a new run, from the task arriving to its commands coming back: the sandbox loading the
-workflow for the run, the input decrypted and validated, `__init__`, the run up to its
-first command, the commands encoded. It is measured by replaying only the first workflow
-task (the first three events) of each recorded history but the shortest, one after the
-other, through a replayer that has just replayed the shortest history whole, untimed. The
-untimed replay pays what a worker pays once per process, at start: the replayer hashing the
-bytecode of every loaded module into its build id, the core's replay worker, the sandbox's
-validation instance of the workflow, the first use of the codec. Each timed replay also
-includes the replayer's own overhead (pushing the history to the core, evicting the run
-afterwards: about 2 ms), so the figure slightly overstates a worker's. The median is printed:
-now and then a full garbage collection of this process (50 to 150 ms here) lands on one of
-the samples, and it is not the sandbox's cost.
-
-What the sandbox keeps between runs: nothing of its own. Every new run gets a new sandbox,
-with its own importer and its own `sys.modules`, where the workflow module
-(`workflows.reschedule_request`, and its package) is imported and evaluated again; the other
-modules it imports are passed through, i.e. looked up among the process's own, imported once
-(the list is in reschedule_desk/temporal.py, and tests/test_sandbox.py checks it). So each
-timed run pays the whole per-run load of the sandbox, as every new request on a worker does.
+First activation: what a worker already set up spends on the first workflow task of a new
+run (the sandbox loading the workflow module, the input decrypted and validated, the run to
+its first commands, those encoded). The replayer first replays the shortest history whole,
+untimed: that pays the once-per-process costs (the build id hashed over every loaded
+module, the core's replay worker, the sandbox's validation instance). Then the first task
+(first three events) of each other history is timed; the median is printed, since a full
+garbage collection of this process now and then lands on one sample. Every new run gets a
+sandbox of its own in which the workflow module is evaluated again, while every other module
+is passed through (reschedule_desk/temporal.py; tests/test_sandbox.py checks it).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -64,10 +64,52 @@ def bundled_binary(name: str) -> str:
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
+    """The desk's client: every part (worker, API, CLI, audit tools) connects here, with
+    the TLS and API key of the settings. A TLS setting it cannot use raises SettingsError
+    naming the variable before anything is sent; a TLS connection that fails says which
+    TLS settings it used."""
+    tls = tls_config(settings)
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=data_converter(settings),
+            tls=tls,
+            api_key=settings.temporal_api_key,
+        )
+    except RuntimeError as error:  # the client's "Failed client connect: ..."
+        if tls is False:
+            raise
+        raise RuntimeError(f"{error} [{_tls_used(settings)}]") from None
+
+
+def _tls_used(settings: Settings) -> str:
+    """Which TLS settings a connection used, by variable and path; never a key."""
+    used = [
+        f"TLS with the client certificate in TEMPORAL_TLS_CERT ({settings.temporal_tls_cert})"
+        if settings.temporal_tls_cert
+        else "TLS without a client certificate (TEMPORAL_TLS_CERT unset)",
+        f"server certificate checked against TEMPORAL_TLS_CA ({settings.temporal_tls_ca})"
+        if settings.temporal_tls_ca
+        else "server certificate checked against the system's roots (TEMPORAL_TLS_CA unset)",
+    ]
+    if settings.temporal_tls_server_name:
+        used.append(f"server name from TEMPORAL_TLS_SERVER_NAME ({settings.temporal_tls_server_name})")
+    used.append("TEMPORAL_API_KEY set" if settings.temporal_api_key else "no API key")
+    return "; ".join(used)
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TEMPORAL_TLS_* as the client's TLSConfig (None in it: the system's roots, the
+    address's host), or False for plain TCP (the dev server)."""
+    tls = settings.temporal_tls_files()
+    if tls is None:
+        return False
+    return TLSConfig(
+        client_cert=tls.client_cert,
+        client_private_key=tls.client_private_key,
+        server_root_ca_cert=tls.server_root_ca_cert,
+        domain=tls.domain,
     )
 
 
