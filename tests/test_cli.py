@@ -41,6 +41,16 @@ def test_calendar_for_an_unknown_post_is_a_usage_error(capsys: pytest.CaptureFix
     assert "unknown post 'atlantis'" in capsys.readouterr().err
 
 
+def test_a_tls_setting_the_desk_cannot_use_is_a_usage_error_naming_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TEMPORAL_TLS_CERT", str(tmp_path / "client.pem"))
+    assert cli.main(["calendar", "add-business-days", "--post", "nairobi", "--from", "2026-11-23", "5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "reschedule: TEMPORAL_TLS_CERT is set without TEMPORAL_TLS_KEY: mutual TLS needs both"
+    )
+
+
 async def _cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[int, str, str]:
     """Run the CLI in a thread (it runs its own event loop), pointed at the test server."""
     monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: settings))

@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Each verb's `run(args, settings)` prints its result and returns the exit status."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()  # a TLS setting it cannot use is bad input too
         return args.run(args, settings)
     except (ValidationError, ValueError, UnknownPost, PostsConfigError, OSError) as error:
         print(f"reschedule: {error}", file=sys.stderr)
