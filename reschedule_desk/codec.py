@@ -19,8 +19,9 @@ keep the old ones after it for as long as histories encrypted with them are kept
 
 A payload is compressed (zlib) before it is sealed when that makes it smaller: history
 is what Temporal stores for every open request, and the desk's JSON shrinks to about half.
-Compressing before encrypting reveals no more than the ciphertext's length already did;
-the marker is authenticated with the key id.
+The marker is authenticated with the key id. Compressed, a payload's length depends on its
+content; to learn anything from that, someone would have to both write text into a request
+and read the sizes Temporal stores, a risk taken for halving what it stores.
 
 Payloads without the encryption metadata pass through decoding unchanged: the histories
 recorded before encryption (tests/histories/) still replay; so do those sealed before
