@@ -38,7 +38,7 @@ from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequ
 from temporalio.client import Client
 
 from bench import load
-from bench.processes import DevServer, WorkerProcess, stop
+from bench.processes import DevServer, WorkerProcess, stop_group
 from bench.report import Report
 from reschedule_desk.desk import Desk
 from reschedule_desk.domain.lifecycle import RequestState
@@ -308,6 +308,7 @@ def start_up_seconds(scratch: Path) -> float | None:
     process = subprocess.Popen(
         [sys.executable, "-m", "reschedule_desk.run"], cwd=PROJECT_ROOT, env=environment,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, stopped as a terminal's Ctrl-C would
     )
     try:
         request = load.bench_request(load.new_case_number()).model_dump(mode="json")
@@ -320,7 +321,7 @@ def start_up_seconds(scratch: Path) -> float | None:
             time.sleep(0.1)
         raise TimeoutError("make run accepted no request within 120 s")
     finally:
-        stop(process)
+        stop_group(process)
 
 
 async def main(sizes: Sizes) -> Report:

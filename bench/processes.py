@@ -111,6 +111,22 @@ class WorkerProcess:
         stop(self.process)
 
 
+def stop_group(process: subprocess.Popen, timeout: float = 60) -> None:
+    """Ctrl-C to a process and its children (started with start_new_session=True), as a
+    terminal sends it; what is still running after `timeout` is killed, children included."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # any child its parent left behind
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)

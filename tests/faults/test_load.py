@@ -25,7 +25,9 @@ pytestmark = pytest.mark.faults
 
 REQUESTS = 2000
 IN_FLIGHT = 32
-DEADLINE_SECONDS = 420.0
+# A guard against a hang, not a speed target (the benchmark measures speed): on a busy
+# 2-core machine the whole run has taken from under 4 to over 7 minutes.
+DEADLINE_SECONDS = 1200.0
 
 # Each request's decision, by its number: the state and the email it ends with.
 DECISIONS = (
