@@ -27,9 +27,9 @@ from workflows.reschedule_request import RescheduleRequestWorkflow
 # Activities are synchronous (SQLAlchemy, smtplib) and run on these threads, one
 # activity slot each. Temporal hands a workflow's next activity straight back to the
 # worker that scheduled it (eager dispatch, no task-queue round trip) only while a slot is
-# free, and each waiting poller holds one: with 16, eager dispatch almost never happened
-# under load and the server did a third more work per request (bench/, item 1). Database
-# connections stay bounded by the engine's pool, whatever the thread count.
+# free, and pollers waiting for tasks hold some: with 16, eager dispatch almost never
+# happened under load and the server spent about a quarter more CPU per request (bench/,
+# item 1). Database connections stay bounded by the engine's pool, whatever the thread count.
 ACTIVITY_THREADS = 64
 # Workflow runs kept in memory between their tasks (the SDK's default is 1,000). Each
 # holds its own sandboxed copy of the workflow module, about a quarter of a megabyte; a run
