@@ -1,12 +1,12 @@
 """Applicants' personal data never reaches Temporal in plain text.
 
 Every payload the desk hands to Temporal (workflow input, activity arguments and
-results, Update and Signal arguments, query answers, failure messages) goes through
-`EncryptionCodec`: the payload, serialised whole, is sealed with AES-GCM and travels as
-`binary/encrypted` with the id of its key in the metadata. Temporal's history, its UI
-and the dev server's state file hold only ciphertext; the worker, every client, the
-replayer and the audit tools decode with the same keys, and Temporal's own UI and CLI
-decode through the HTTP codec endpoint (reschedule_desk/codec_server.py).
+results, Update and Signal arguments, query answers, failure messages, summaries) goes
+through `EncryptionCodec`: the payload, serialised whole, is sealed with AES-GCM and
+travels as `binary/encrypted`. Temporal's history, its UI and the dev server's state file
+hold only ciphertext; the worker, every client, the replayer and the audit tools decode
+with the same keys, and Temporal's own UI and CLI decode through the HTTP codec endpoint
+(reschedule_desk/codec_server.py).
 
 Keys, one line or comma-separated `id:base64-key` each, the first being the one that
 encrypts (the others only decrypt, so histories written before a rotation stay readable):
@@ -17,15 +17,18 @@ encrypts (the others only decrypt, so histories written before a rotation stay r
 Rotating: generate a key (`python -m reschedule_desk.codec new-key k2`), put it first and
 keep the old ones after it for as long as histories encrypted with them are kept.
 
-A payload is compressed (zlib) before it is sealed when that makes it smaller: history
-is what Temporal stores for every open request, and the desk's JSON shrinks to about half.
-The marker is authenticated with the key id. Compressed, a payload's length depends on its
-content; to learn anything from that, someone would have to both write text into a request
-and read the sizes Temporal stores, a risk taken for halving what it stores.
+History is what Temporal stores for every open request, so a sealed payload is kept
+small. Its data is a short header (the format, the key id, the number of the dictionary
+its plain bytes were compressed against, 0 for none), then the nonce, the ciphertext and
+AES-GCM's tag; the header is authenticated. Compression is raw deflate against a preset
+dictionary of what the desk's payloads share (reschedule_desk/payload_dictionary.py),
+used when it makes the payload smaller. Compressed, a payload's length depends on its
+content; to learn anything from that, someone would have to both write text into a
+request and read the sizes Temporal stores, a risk taken for a third of what it stores.
 
-Payloads without the encryption metadata pass through decoding unchanged: the histories
-recorded before encryption (tests/histories/) still replay; so do those sealed before
-compression, which carry no compression marker.
+Older payloads still open: those labelled with the key id (and a zlib marker) in their
+metadata, sealed before the header; and those without the encryption encoding at all,
+the histories recorded before encryption (tests/histories/).
 """
 
 from __future__ import annotations
@@ -47,10 +50,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from reschedule_desk import payload_dictionary
+
 if TYPE_CHECKING:
     from reschedule_desk.settings import Settings
 
 ENCODING = b"binary/encrypted"
+# The header's first byte: the format of every payload this desk seals now.
+HEADED = 2
+NOT_COMPRESSED = 0
+# Sealed before the header: key id and compression marker in the metadata.
 KEY_ID_METADATA = "encryption-key-id"
 COMPRESSION_METADATA = "encryption-compression"
 ZLIB = b"zlib"
@@ -151,7 +160,8 @@ class PayloadKeys:
 
 
 class EncryptionCodec(PayloadCodec):
-    """AES-GCM over each whole payload (metadata included), key id in the metadata."""
+    """AES-GCM over each whole payload (metadata included), compressed first when that
+    helps; the key id in an authenticated header."""
 
     def __init__(self, keys: PayloadKeys) -> None:
         self._keys = keys
@@ -164,40 +174,75 @@ class EncryptionCodec(PayloadCodec):
 
     def encrypt(self, payload: Payload) -> Payload:
         key = self._keys.current
-        metadata = {"encoding": ENCODING, KEY_ID_METADATA: key.key_id.encode()}
         plain = payload.SerializeToString()
-        compressed = zlib.compress(plain)
-        if len(compressed) < len(plain):
-            plain, metadata[COMPRESSION_METADATA] = compressed, ZLIB
+        dictionary_number, body = payload_dictionary.CURRENT, _compress(plain, payload_dictionary.CURRENT)
+        if len(body) >= len(plain):
+            dictionary_number, body = NOT_COMPRESSED, plain
+        key_id = key.key_id.encode()
+        header = bytes([HEADED, len(key_id)]) + key_id + bytes([dictionary_number])
         nonce = os.urandom(NONCE_BYTES)
-        # The key id and the compression marker are authenticated too: a payload cannot be
-        # relabelled to another key, nor have its marker stripped.
-        sealed = AESGCM(key.secret).encrypt(nonce, plain, _associated_data(key.key_id, metadata))
-        return Payload(metadata=metadata, data=nonce + sealed)
+        sealed = AESGCM(key.secret).encrypt(nonce, body, header)
+        return Payload(metadata={"encoding": ENCODING}, data=header + nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
             return payload  # written before encryption, or by a tool without it: as it is
-        key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode("utf-8", "replace")
-        key = self._keys.get(key_id)
+        if KEY_ID_METADATA in payload.metadata:
+            return self._decrypt_labelled(payload)
+        data = payload.data
+        if len(data) < 3 or data[0] != HEADED or len(data) < 3 + data[1] + NONCE_BYTES:
+            raise PayloadKeyError("an encrypted payload's header is malformed: it was altered or cut short")
+        key_id_end = 2 + data[1]
+        key_id = data[2:key_id_end].decode("utf-8", "replace")
+        header, dictionary_number = data[: key_id_end + 1], data[key_id_end]
+        nonce, sealed = data[key_id_end + 1 : key_id_end + 1 + NONCE_BYTES], data[key_id_end + 1 + NONCE_BYTES :]
+        body = _open(self._keys.get(key_id), nonce, sealed, header)
+        if dictionary_number != NOT_COMPRESSED:
+            body = _decompress(body, dictionary_number)
+        return Payload.FromString(body)
+
+    def _decrypt_labelled(self, payload: Payload) -> Payload:
+        """A payload sealed before the header: key id and zlib marker in its metadata."""
+        key_id = payload.metadata[KEY_ID_METADATA].decode("utf-8", "replace")
+        marker = payload.metadata.get(COMPRESSION_METADATA)
+        # The marker was authenticated with the key id; payloads sealed before
+        # compression had the key id alone.
+        associated = key_id.encode() if marker is None else key_id.encode() + b"\0" + marker
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
-        try:
-            plain = AESGCM(key.secret).decrypt(nonce, sealed, _associated_data(key_id, payload.metadata))
-        except InvalidTag:
-            raise PayloadKeyError(
-                f"a payload marked with key {key_id!r} does not open with that key: "
-                "the key was changed under the same id, or the payload was altered"
-            ) from None
-        if payload.metadata.get(COMPRESSION_METADATA) == ZLIB:
+        plain = _open(self._keys.get(key_id), nonce, sealed, associated)
+        if marker == ZLIB:
             plain = zlib.decompress(plain)
         return Payload.FromString(plain)
 
 
-def _associated_data(key_id: str, metadata: Mapping[str, bytes]) -> bytes:
-    """What AES-GCM authenticates beside the payload: the key id, and the compression
-    marker when there is one (payloads sealed before compression had the key id alone)."""
-    marker = metadata.get(COMPRESSION_METADATA)
-    return key_id.encode() if marker is None else key_id.encode() + b"\0" + marker
+def _open(key: PayloadKey, nonce: bytes, sealed: bytes, associated: bytes) -> bytes:
+    try:
+        return AESGCM(key.secret).decrypt(nonce, sealed, associated)
+    except InvalidTag:
+        raise PayloadKeyError(
+            f"a payload marked with key {key.key_id!r} does not open with that key: "
+            "the key was changed under the same id, or the payload was altered"
+        ) from None
+
+
+# Raw deflate: AES-GCM's tag already guards the bytes, zlib's checksum would only add to them.
+_RAW_DEFLATE = -15
+
+
+def _compress(plain: bytes, dictionary_number: int) -> bytes:
+    compressor = zlib.compressobj(
+        9, zlib.DEFLATED, _RAW_DEFLATE, 9, zlib.Z_DEFAULT_STRATEGY, payload_dictionary.dictionary(dictionary_number)
+    )
+    return compressor.compress(plain) + compressor.flush()
+
+
+def _decompress(body: bytes, dictionary_number: int) -> bytes:
+    try:
+        dictionary = payload_dictionary.dictionary(dictionary_number)
+    except payload_dictionary.UnknownDictionary as unknown:
+        raise PayloadKeyError(str(unknown)) from None
+    decompressor = zlib.decompressobj(_RAW_DEFLATE, zdict=dictionary)
+    return decompressor.decompress(body) + decompressor.flush()
 
 
 def load_payload_keys(settings: Settings) -> PayloadKeys:

@@ -211,7 +211,7 @@ async def test_mutual_tls_round_trip(dev_env: WorkflowEnvironment, pki: Pki, tmp
             assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
             started = [event async for event in handle.fetch_history_events()][0]
             payload = started.workflow_execution_started_event_attributes.input.payloads[0]
-            assert payload.metadata.get("encryption-key-id") == b"tests-1"
+            assert payload.metadata["encoding"] == b"binary/encrypted"
             [argument] = await client.data_converter.decode([payload])
             assert argument == {"probe": "through the relay"}
         finally:

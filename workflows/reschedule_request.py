@@ -111,9 +111,7 @@ class RescheduleRequestWorkflow:
     async def run(self, request: RescheduleRequest) -> RequestStatus:
         self._facts = await workflow.execute_activity(
             GATHER_SCREENING_FACTS,
-            ScreeningQuery(
-                request_id=self._request_id, request=request, submitted_at=self._submitted_at
-            ),
+            ScreeningQuery(request=request, submitted_at=self._submitted_at),
             result_type=ScreeningFacts,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PATIENT_RETRY,
@@ -458,7 +456,9 @@ class RescheduleRequestWorkflow:
             if entry.email is not None and entry.email.kind is EmailKind.APPROVED:
                 self._approval_email_key = recorded.message_key
             else:
-                self._deliveries.append(asyncio.create_task(self._send_email(recorded.message_key)))
+                self._deliveries.append(
+                    asyncio.create_task(self._send_email(recorded.message_key, entry.email.kind))
+                )
 
     async def _release_approval_email(self) -> None:
         """The approval email reaches the applicant no earlier than the release time."""
@@ -466,17 +466,18 @@ class RescheduleRequestWorkflow:
         wait = self._release_at - workflow.now()
         if wait > timedelta(0):
             await workflow.sleep(wait, summary=f"approval email release {self._release_at.isoformat()}")
-        await self._send_email(self._approval_email_key)
+        await self._send_email(self._approval_email_key, EmailKind.APPROVED)
         self._approval_email_sent = True
 
-    async def _send_email(self, message_key: str) -> DeliveryResult:
+    async def _send_email(self, message_key: str, kind: EmailKind) -> DeliveryResult:
         return await workflow.execute_activity(
             SEND_EMAIL,
             message_key,
             result_type=DeliveryResult,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=PATIENT_RETRY,
-            summary=f"send {message_key}",
+            # The key is the activity's input already; the summary says what goes out.
+            summary=f"send {kind.value} email",
         )
 
     # -- what callers see -----------------------------------------------------------------

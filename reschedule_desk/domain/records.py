@@ -40,7 +40,7 @@ class _Payload(BaseModel):
 
 
 class ScreeningQuery(_Payload):
-    request_id: str
+    # Queries scheduled before request_id was dropped still parse: extra fields are ignored.
     request: RescheduleRequest
     submitted_at: datetime
 

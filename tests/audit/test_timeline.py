@@ -181,6 +181,11 @@ EXPECTED = {
         ("closed", None, "final state EXPIRED"),
     ],
 }
+# The approved path again, its payloads sealed behind the codec's header; recorded a day later.
+EXPECTED["approved_headed_payloads"] = [
+    (kind, actor, text.replace("submission on Sat 21 Nov 2026", "submission on Sun 22 Nov 2026"))
+    for kind, actor, text in EXPECTED["approved"]
+]
 
 
 async def timeline_of(name: str) -> Timeline:

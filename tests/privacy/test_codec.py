@@ -1,10 +1,13 @@
-"""The payload codec: AES-GCM per payload, key id in the metadata, keys rotated without
-losing old histories, and key material never in an error, a repr or a log."""
+"""The payload codec: AES-GCM per payload, key id in an authenticated header, keys rotated
+without losing old histories, and key material never in an error, a repr or a log."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
+import zlib
 import threading
 from pathlib import Path
 
@@ -14,10 +17,12 @@ from temporalio.api.failure.v1 import Failure
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from reschedule_desk import payload_dictionary
 from reschedule_desk.codec import (
     COMPRESSION_METADATA,
     ENCODING,
     KEY_ID_METADATA,
+    NOT_COMPRESSED,
     EncryptionCodec,
     PayloadKey,
     PayloadKeyError,
@@ -28,6 +33,8 @@ from reschedule_desk.codec import (
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import data_converter_with
 
+EXAMPLES = Path(__file__).parents[2] / "examples"
+DICTIONARY_1_SHA256 = "83b505b897bf488c2cb62b6bc0a6d2934f809f5330760445013ba5bcb9c021ea"
 CANARY = b'{"full_name": "Sokha Canary", "date_of_birth": "1979-11-23"}'
 
 
@@ -39,11 +46,20 @@ def key(key_id: str) -> PayloadKey:
     return PayloadKey.generate(key_id)
 
 
+def key_id_of(sealed: Payload) -> bytes:
+    """The key id in a sealed payload's header: format byte, length, id."""
+    return sealed.data[2 : 2 + sealed.data[1]]
+
+
+def dictionary_of(sealed: Payload) -> int:
+    return sealed.data[2 + sealed.data[1]]
+
+
 async def test_a_payload_is_sealed_with_the_current_key_and_opens_again() -> None:
     codec = EncryptionCodec(PayloadKeys([key("k1")]))
     (sealed,) = await codec.encode([plain_payload()])
-    assert sealed.metadata["encoding"] == ENCODING
-    assert sealed.metadata[KEY_ID_METADATA] == b"k1"
+    assert dict(sealed.metadata) == {"encoding": ENCODING}
+    assert key_id_of(sealed) == b"k1"
     assert b"Canary" not in sealed.SerializeToString() and b"1979" not in sealed.SerializeToString()
     assert await codec.decode([sealed]) == [plain_payload()]
 
@@ -61,7 +77,7 @@ async def test_rotation_encrypts_with_the_new_key_and_still_opens_the_old_histor
     rotated = EncryptionCodec(PayloadKeys([new, old]))
     assert await rotated.decode([written_before]) == [plain_payload()]
     (written_after,) = await rotated.encode([plain_payload()])
-    assert written_after.metadata[KEY_ID_METADATA] == b"k2"
+    assert key_id_of(written_after) == b"k2"
 
     with pytest.raises(PayloadKeyError, match="key 'k1', which is not among the desk's keys"):
         await EncryptionCodec(PayloadKeys([new])).decode([written_before])
@@ -76,9 +92,63 @@ async def test_a_payload_that_compresses_is_sealed_compressed_and_opens_whole() 
     codec = EncryptionCodec(PayloadKeys([key("k1")]))
     long_payload = plain_payload(CANARY * 40)
     (sealed,) = await codec.encode([long_payload])
-    assert sealed.metadata[COMPRESSION_METADATA] == b"zlib"
+    assert dictionary_of(sealed) == payload_dictionary.CURRENT
     assert len(sealed.data) < len(long_payload.SerializeToString()) / 4
     assert await codec.decode([sealed]) == [long_payload]
+
+
+async def test_what_every_payload_shares_costs_little_thanks_to_the_dictionary() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    transition = plain_payload(
+        b'{"step":2,"at":"2026-11-23T09:00:00Z","from_state":"PENDING_REVIEW","to_state":"APPROVED",'
+        b'"actor":"officer.mwangi","action":"approve","note":null,"rule":null}'
+    )
+    (sealed,) = await codec.encode([transition])
+    without_dictionary = len(zlib.compress(transition.SerializeToString()))
+    assert len(sealed.data) < without_dictionary / 2
+    assert await codec.decode([sealed]) == [transition]
+
+
+async def test_a_payload_that_does_not_compress_is_sealed_as_it_is() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    random_bytes = plain_payload(os.urandom(200))
+    (sealed,) = await codec.encode([random_bytes])
+    assert dictionary_of(sealed) == NOT_COMPRESSED
+    assert await codec.decode([sealed]) == [random_bytes]
+
+
+def test_the_dictionaries_of_histories_already_written_never_change() -> None:
+    # Every payload compressed against dictionary 1 needs these exact bytes to open.
+    assert hashlib.sha256(payload_dictionary.dictionary(1)).hexdigest() == DICTIONARY_1_SHA256
+
+
+def test_the_dictionary_holds_placeholders_not_the_examples_applicants() -> None:
+    built = payload_dictionary.dictionary(1)
+    for example in EXAMPLES.glob("*.json"):
+        request = json.loads(example.read_text(encoding="utf-8"))
+        personal = [request["reason"], request["contact_email"], request["petitioner"]["full_name"]]
+        personal += [applicant["full_name"] for applicant in request["applicants"]]
+        for value in personal:
+            assert value.encode() not in built, f"{value!r} of {example.name} is in the dictionary"
+
+
+async def test_a_payload_naming_a_dictionary_the_desk_lacks_is_refused_by_number() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    (sealed,) = await codec.encode([plain_payload(CANARY * 40)])
+    unknown = Payload()
+    unknown.CopyFrom(sealed)
+    position = 2 + sealed.data[1]
+    unknown.data = sealed.data[:position] + bytes([99]) + sealed.data[position + 1 :]
+    with pytest.raises(PayloadKeyError, match="does not open"):
+        await codec.decode([unknown])  # the dictionary number is authenticated
+
+
+async def test_a_cut_short_payload_is_refused_clearly() -> None:
+    codec = EncryptionCodec(PayloadKeys([key("k1")]))
+    (sealed,) = await codec.encode([plain_payload()])
+    cut = Payload(metadata=sealed.metadata, data=sealed.data[:5])
+    with pytest.raises(PayloadKeyError, match="header is malformed"):
+        await codec.decode([cut])
 
 
 async def test_payloads_sealed_before_compression_still_open() -> None:
@@ -91,14 +161,28 @@ async def test_payloads_sealed_before_compression_still_open() -> None:
     assert await EncryptionCodec(PayloadKeys([k1])).decode([sealed_before]) == [plain_payload()]
 
 
+def labelled_and_zlib_compressed(k1: PayloadKey, payload: Payload) -> Payload:
+    """How payloads were sealed before the header: key id and zlib marker in the metadata."""
+    nonce = os.urandom(12)
+    compressed = zlib.compress(payload.SerializeToString())
+    return Payload(
+        metadata={"encoding": ENCODING, KEY_ID_METADATA: b"k1", COMPRESSION_METADATA: b"zlib"},
+        data=nonce + AESGCM(k1.secret).encrypt(nonce, compressed, b"k1\0zlib"),
+    )
+
+
+async def test_payloads_sealed_with_the_key_id_in_their_metadata_still_open() -> None:
+    k1 = key("k1")
+    sealed_before = labelled_and_zlib_compressed(k1, plain_payload(CANARY * 40))
+    assert await EncryptionCodec(PayloadKeys([k1])).decode([sealed_before]) == [plain_payload(CANARY * 40)]
+
+
 async def test_a_stripped_compression_marker_is_refused() -> None:
-    codec = EncryptionCodec(PayloadKeys([key("k1")]))
-    (sealed,) = await codec.encode([plain_payload(CANARY * 40)])
-    stripped = Payload()
-    stripped.CopyFrom(sealed)
+    k1 = key("k1")
+    stripped = labelled_and_zlib_compressed(k1, plain_payload(CANARY * 40))
     del stripped.metadata[COMPRESSION_METADATA]
     with pytest.raises(PayloadKeyError, match="does not open"):
-        await codec.decode([stripped])
+        await EncryptionCodec(PayloadKeys([k1])).decode([stripped])
 
 
 async def test_an_altered_payload_or_a_key_changed_under_its_id_is_refused() -> None:

@@ -2,7 +2,9 @@
 against today's workflow code with today's data converter, through `reschedule audit
 replay`'s own machinery. The histories recorded before a workflow.patched change (all but
 ignored_signal_audited, for IGNORED_SIGNALS_AUDITED) prove that it kept running requests
-replaying."""
+replaying. The payloads of each are in the format of its day: plain before encryption,
+labelled with the key id (ignored_signal_audited), headed and compressed against a
+dictionary (approved_headed_payloads)."""
 
 from __future__ import annotations
 

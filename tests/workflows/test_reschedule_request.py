@@ -115,6 +115,8 @@ async def test_approved_request_gets_exactly_one_approval_email_at_least_5_busin
     assert [step.action for step in final.history] == ["screen", "approve"]
     assert final.history[1].actor == OFFICER and final.history[1].note == "Medical hold confirmed"
     await keep_history(handle, "approved")
+    # The same path with payloads sealed behind the codec's header, against dictionary 1.
+    await keep_history(handle, "approved_headed_payloads")
 
 
 async def test_ineligible_request_is_told_every_failed_rule_and_to_submit_an_inquiry(
