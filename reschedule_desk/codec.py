@@ -42,6 +42,7 @@ import sys
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -229,10 +230,20 @@ def _open(key: PayloadKey, nonce: bytes, sealed: bytes, associated: bytes) -> by
 _RAW_DEFLATE = -15
 
 
-def _compress(plain: bytes, dictionary_number: int) -> bytes:
-    compressor = zlib.compressobj(
-        9, zlib.DEFLATED, _RAW_DEFLATE, 9, zlib.Z_DEFAULT_STRATEGY, payload_dictionary.dictionary(dictionary_number)
+@cache
+def _primed_compressor(dictionary_number: int) -> zlib._Compress:
+    """A compressor that has read the dictionary. Reading it costs more than compressing
+    most payloads, so each payload starts from a copy of this one."""
+    return zlib.compressobj(
+        zlib.Z_DEFAULT_COMPRESSION,
+        zlib.DEFLATED,
+        _RAW_DEFLATE,
+        zdict=payload_dictionary.dictionary(dictionary_number),
     )
+
+
+def _compress(plain: bytes, dictionary_number: int) -> bytes:
+    compressor = _primed_compressor(dictionary_number).copy()
     return compressor.compress(plain) + compressor.flush()
 
 

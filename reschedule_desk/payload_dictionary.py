@@ -127,8 +127,6 @@ def build() -> bytes:
         Denial(officer_id="officer", reason="reason"),
         InfoRequest(officer_id="officer", needed="needed"),
         RecordedTransition(message_key="reschedule-NRB0000000000-00000000-0000-0000-0000-000000000000-001-acknowledgement"),
-        *(f"send {kind.value} email" for kind in EmailKind),
-        f"step 1: screen -> {RequestState.PENDING_REVIEW.value}",
         f"{RequestState.PENDING_REVIEW.value} reminder {datetime.combine(now.date(), time(8), tzinfo=UTC).isoformat()}",
         DeliveryResult.SENT,
     ]

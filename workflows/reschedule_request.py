@@ -438,6 +438,9 @@ class RescheduleRequestWorkflow:
         return self._recorded < len(self._steps)
 
     # -- side effects, through activities --------------------------------------------------
+    # Activities carry no summary: each would be one more payload to encode (through the
+    # sandbox, then encrypted) on every activation, replay included, and the audit timeline
+    # reads the steps themselves. Timers keep theirs: the timeline explains a timer by it.
 
     async def _record_steps(self) -> None:
         while self._has_unrecorded_steps():
@@ -448,7 +451,6 @@ class RescheduleRequestWorkflow:
                 result_type=RecordedTransition,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=PATIENT_RETRY,
-                summary=f"step {entry.transition.step}: {entry.transition.action} -> {entry.transition.to_state.value}",
             )
             self._recorded += 1
             if recorded.message_key is None:
@@ -456,9 +458,7 @@ class RescheduleRequestWorkflow:
             if entry.email is not None and entry.email.kind is EmailKind.APPROVED:
                 self._approval_email_key = recorded.message_key
             else:
-                self._deliveries.append(
-                    asyncio.create_task(self._send_email(recorded.message_key, entry.email.kind))
-                )
+                self._deliveries.append(asyncio.create_task(self._send_email(recorded.message_key)))
 
     async def _release_approval_email(self) -> None:
         """The approval email reaches the applicant no earlier than the release time."""
@@ -466,18 +466,16 @@ class RescheduleRequestWorkflow:
         wait = self._release_at - workflow.now()
         if wait > timedelta(0):
             await workflow.sleep(wait, summary=f"approval email release {self._release_at.isoformat()}")
-        await self._send_email(self._approval_email_key, EmailKind.APPROVED)
+        await self._send_email(self._approval_email_key)
         self._approval_email_sent = True
 
-    async def _send_email(self, message_key: str, kind: EmailKind) -> DeliveryResult:
+    async def _send_email(self, message_key: str) -> DeliveryResult:
         return await workflow.execute_activity(
             SEND_EMAIL,
             message_key,
             result_type=DeliveryResult,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=PATIENT_RETRY,
-            # The key is the activity's input already; the summary says what goes out.
-            summary=f"send {kind.value} email",
         )
 
     # -- what callers see -----------------------------------------------------------------

@@ -47,7 +47,7 @@ class SendsEachEmailBeforeTheNextStep(RescheduleRequestWorkflow):
             if entry.email is not None and entry.email.kind is EmailKind.APPROVED:
                 self._approval_email_key = recorded.message_key
             else:
-                await self._send_email(recorded.message_key, entry.email.kind)
+                await self._send_email(recorded.message_key)
 
 
 @workflow.defn(name="RescheduleRequest")

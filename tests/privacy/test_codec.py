@@ -34,7 +34,7 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import data_converter_with
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
-DICTIONARY_1_SHA256 = "83b505b897bf488c2cb62b6bc0a6d2934f809f5330760445013ba5bcb9c021ea"
+DICTIONARY_1_SHA256 = "0cef1289be362363611caec0a12107628a1ee8661499e3b68e0099d4a3db57a6"
 CANARY = b'{"full_name": "Sokha Canary", "date_of_birth": "1979-11-23"}'
 
 
