@@ -40,7 +40,7 @@ import re
 import secrets
 import sys
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -191,13 +191,13 @@ class EncryptionCodec(PayloadCodec):
         if KEY_ID_METADATA in payload.metadata:
             return self._decrypt_labelled(payload)
         data = payload.data
-        if len(data) < 3 or data[0] != HEADED or len(data) < 3 + data[1] + NONCE_BYTES:
+        # format, key id length, key id, dictionary number | nonce | ciphertext and tag
+        header_length = 3 + data[1] if len(data) > 1 else 0
+        if not header_length or data[0] != HEADED or len(data) < header_length + NONCE_BYTES:
             raise PayloadKeyError("an encrypted payload's header is malformed: it was altered or cut short")
-        key_id_end = 2 + data[1]
-        key_id = data[2:key_id_end].decode("utf-8", "replace")
-        header, dictionary_number = data[: key_id_end + 1], data[key_id_end]
-        nonce, sealed = data[key_id_end + 1 : key_id_end + 1 + NONCE_BYTES], data[key_id_end + 1 + NONCE_BYTES :]
-        body = _open(self._keys.get(key_id), nonce, sealed, header)
+        header, nonce = data[:header_length], data[header_length : header_length + NONCE_BYTES]
+        key_id, dictionary_number = header[2:-1].decode("utf-8", "replace"), header[-1]
+        body = _open(self._keys.get(key_id), nonce, data[header_length + NONCE_BYTES :], header)
         if dictionary_number != NOT_COMPRESSED:
             body = _decompress(body, dictionary_number)
         return Payload.FromString(body)

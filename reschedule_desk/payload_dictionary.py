@@ -24,6 +24,22 @@ from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from reschedule_desk.domain.calendar import build_post_calendar
+from reschedule_desk.domain.decisions import Approval, Denial, InfoRequest
+from reschedule_desk.domain.eligibility import screen
+from reschedule_desk.domain.lifecycle import RequestState, RequestStatus, Transition
+from reschedule_desk.domain.posts import parse_posts
+from reschedule_desk.domain.records import (
+    DeliveryResult,
+    EmailKind,
+    EmailOrder,
+    RecordedTransition,
+    ScreeningFacts,
+    ScreeningQuery,
+    TransitionEntry,
+)
+from reschedule_desk.domain.request import RescheduleRequest
+
 # zlib refers back at most 32 KiB; a payload's own bytes use part of that window.
 MAX_BYTES = 24 * 1024
 CURRENT = 1
@@ -47,21 +63,6 @@ def dictionary(number: int) -> bytes:
 def build() -> bytes:
     """A dictionary from today's models and posts: every kind of payload once, filled with
     placeholders; the most common kinds last, where zlib reaches them most cheaply."""
-    from reschedule_desk.domain.calendar import build_post_calendar
-    from reschedule_desk.domain.decisions import Approval, Denial, InfoRequest
-    from reschedule_desk.domain.eligibility import screen
-    from reschedule_desk.domain.lifecycle import RequestState, RequestStatus, Transition
-    from reschedule_desk.domain.posts import parse_posts
-    from reschedule_desk.domain.records import (
-        DeliveryResult,
-        EmailKind,
-        EmailOrder,
-        RecordedTransition,
-        ScreeningFacts,
-        ScreeningQuery,
-        TransitionEntry,
-    )
-    from reschedule_desk.domain.request import RescheduleRequest
 
     posts = parse_posts((Path(__file__).with_name("posts.toml")).read_text(encoding="utf-8"))
     now = datetime.now(UTC).replace(microsecond=0)

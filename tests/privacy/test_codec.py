@@ -132,15 +132,27 @@ def test_the_dictionary_holds_placeholders_not_the_examples_applicants() -> None
             assert value.encode() not in built, f"{value!r} of {example.name} is in the dictionary"
 
 
-async def test_a_payload_naming_a_dictionary_the_desk_lacks_is_refused_by_number() -> None:
+async def test_the_dictionary_a_payload_names_cannot_be_altered() -> None:
     codec = EncryptionCodec(PayloadKeys([key("k1")]))
     (sealed,) = await codec.encode([plain_payload(CANARY * 40)])
-    unknown = Payload()
-    unknown.CopyFrom(sealed)
     position = 2 + sealed.data[1]
-    unknown.data = sealed.data[:position] + bytes([99]) + sealed.data[position + 1 :]
+    altered = Payload(
+        metadata=sealed.metadata, data=sealed.data[:position] + bytes([NOT_COMPRESSED]) + sealed.data[position + 1 :]
+    )
     with pytest.raises(PayloadKeyError, match="does not open"):
-        await codec.decode([unknown])  # the dictionary number is authenticated
+        await codec.decode([altered])
+
+
+async def test_a_payload_compressed_against_a_dictionary_this_desk_lacks_names_it() -> None:
+    # As a desk with a newer dictionary would seal it.
+    k1 = key("k1")
+    header = bytes([2, 2]) + b"k1" + bytes([99])
+    nonce = os.urandom(12)
+    newer = Payload(
+        metadata={"encoding": ENCODING}, data=header + nonce + AESGCM(k1.secret).encrypt(nonce, b"...", header)
+    )
+    with pytest.raises(PayloadKeyError, match="dictionary 99, which this desk does not have"):
+        await EncryptionCodec(PayloadKeys([k1])).decode([newer])
 
 
 async def test_a_cut_short_payload_is_refused_clearly() -> None:
