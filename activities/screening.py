@@ -25,14 +25,14 @@ class ScreeningActivities:
     @activity.defn(name=GATHER_SCREENING_FACTS)
     def gather_screening_facts(self, query: ScreeningQuery) -> ScreeningFacts:
         try:
-            post = self._posts.post(query.request.post)
+            post = self._posts.post(query.post)
         except UnknownPost as unknown:
             # The API refuses unknown posts; this guards starts from Temporal's own tools.
             raise ApplicationError(str(unknown), type="UnknownPost", non_retryable=True) from None
         submitted_on = query.submitted_at.astimezone(post.zone).date()
         with self._sessions() as session:
             other_cases = repository.open_cases_of_petitioner(
-                session, query.request.petitioner, excluding_case=query.request.case_number
+                session, query.petitioner, excluding_case=query.case_number
             )
         return ScreeningFacts(
             post=post,

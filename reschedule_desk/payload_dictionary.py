@@ -104,7 +104,9 @@ def build() -> bytes:
         )
         samples += [
             facts,
-            ScreeningQuery(request=request, submitted_at=now),
+            ScreeningQuery(
+                case_number=request.case_number, post=code, petitioner=request.petitioner, submitted_at=now
+            ),
             request,
             TransitionEntry(
                 request_id="00000000-0000-0000-0000-000000000000", workflow_id=request.workflow_id,

@@ -111,7 +111,12 @@ class RescheduleRequestWorkflow:
     async def run(self, request: RescheduleRequest) -> RequestStatus:
         self._facts = await workflow.execute_activity(
             GATHER_SCREENING_FACTS,
-            ScreeningQuery(request=request, submitted_at=self._submitted_at),
+            ScreeningQuery(
+                case_number=request.case_number,
+                post=request.post,
+                petitioner=request.petitioner,
+                submitted_at=self._submitted_at,
+            ),
             result_type=ScreeningFacts,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=PATIENT_RETRY,

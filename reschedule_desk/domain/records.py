@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reschedule_desk.domain.calendar import PostCalendar
 from reschedule_desk.domain.lifecycle import RuleOutcome, Transition
 from reschedule_desk.domain.posts import Post, VisaBulletin
-from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.domain.request import Petitioner, RescheduleRequest
 
 
 class EmailKind(StrEnum):
@@ -40,9 +41,27 @@ class _Payload(BaseModel):
 
 
 class ScreeningQuery(_Payload):
-    # Queries scheduled before request_id was dropped still parse: extra fields are ignored.
-    request: RescheduleRequest
+    """What screening looks up outside the request, and no more of the request: history
+    keeps one copy of the applicants' details, the workflow's input."""
+
+    case_number: str
+    post: str
+    petitioner: Petitioner
     submitted_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_a_whole_request(cls, value: Any) -> Any:
+        # A query scheduled before this one was slimmed carried the whole request.
+        if isinstance(value, dict) and "request" in value:
+            request = value["request"]
+            return {
+                "case_number": request["case_number"],
+                "post": request["post"],
+                "petitioner": request["petitioner"],
+                "submitted_at": value["submitted_at"],
+            }
+        return value
 
 
 class ScreeningFacts(_Payload):

@@ -34,7 +34,7 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import data_converter_with
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
-DICTIONARY_1_SHA256 = "0cef1289be362363611caec0a12107628a1ee8661499e3b68e0099d4a3db57a6"
+DICTIONARY_1_SHA256 = "d45d5651af43211c493f71867dd4fd6fb835910fec80c0e30edf777ed6816bfb"
 CANARY = b'{"full_name": "Sokha Canary", "date_of_birth": "1979-11-23"}'
 
 
