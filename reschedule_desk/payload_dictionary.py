@@ -63,7 +63,6 @@ def dictionary(number: int) -> bytes:
 def build() -> bytes:
     """A dictionary from today's models and posts: every kind of payload once, filled with
     placeholders; the most common kinds last, where zlib reaches them most cheaply."""
-
     posts = parse_posts((Path(__file__).with_name("posts.toml")).read_text(encoding="utf-8"))
     now = datetime.now(UTC).replace(microsecond=0)
     samples: list[object] = []
