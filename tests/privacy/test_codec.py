@@ -21,6 +21,7 @@ from reschedule_desk import payload_dictionary
 from reschedule_desk.codec import (
     COMPRESSION_METADATA,
     ENCODING,
+    HEADED,
     KEY_ID_METADATA,
     NOT_COMPRESSED,
     EncryptionCodec,
@@ -146,7 +147,7 @@ async def test_the_dictionary_a_payload_names_cannot_be_altered() -> None:
 async def test_a_payload_compressed_against_a_dictionary_this_desk_lacks_names_it() -> None:
     # As a desk with a newer dictionary would seal it.
     k1 = key("k1")
-    header = bytes([2, 2]) + b"k1" + bytes([99])
+    header = bytes([HEADED, 2]) + b"k1" + bytes([99])
     nonce = os.urandom(12)
     newer = Payload(
         metadata={"encoding": ENCODING}, data=header + nonce + AESGCM(k1.secret).encrypt(nonce, b"...", header)
