@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -95,22 +96,54 @@ def app_database_bytes(settings: Settings) -> int:
     return sum(p.stat().st_size for p in (database, Path(f"{database}-wal")) if p.exists())
 
 
-async def ceiling_throughput(scratch: Path, sizes: Sizes) -> float:
+@dataclass(frozen=True)
+class Throughput:
+    """Item 1 for one side: the rate, and where it went. CPU is read from the kernel for
+    the server and the worker processes while the measured requests ran."""
+
+    requests_per_second: float
+    server_cpu_ms: float  # per request
+    worker_cpu_ms: float  # per request, every worker process together
+    workflow_task_ms: float  # median time a workflow task spent inside the worker
+
+
+async def measure_throughput(
+    one_request: Callable[[], Awaitable[object]],
+    sizes: Sizes,
+    client: Client,
+    task_queue: str,
+    server: DevServer,
+    workers: list[WorkerProcess],
+) -> Throughput:
+    await load.throughput(one_request, sizes.concurrency, sizes.concurrency)  # warm up
+    server_cpu, worker_cpu = server.cpu_seconds(), sum(worker.cpu_seconds() for worker in workers)
+    rate = await load.throughput(one_request, sizes.approved, sizes.concurrency)
+    server_cpu = server.cpu_seconds() - server_cpu
+    worker_cpu = sum(worker.cpu_seconds() for worker in workers) - worker_cpu
+    task_seconds = await load.workflow_task_seconds(client, task_queue, sizes.concurrency)
+    return Throughput(
+        requests_per_second=rate,
+        server_cpu_ms=server_cpu * 1000 / sizes.approved,
+        worker_cpu_ms=worker_cpu * 1000 / sizes.approved,
+        workflow_task_ms=load.percentile(task_seconds, 0.5) * 1000,
+    )
+
+
+async def ceiling_throughput(scratch: Path, sizes: Sizes) -> Throughput:
     server = DevServer(scratch / "ceiling.db")
     task_queue = "bench-ceiling"
     worker = WorkerProcess("bench.ceiling", {"TEMPORAL_ADDRESS": server.address, "RESCHEDULE_TASK_QUEUE": task_queue})
     try:
         client = await Client.connect(server.address)
-        await load.throughput(lambda: load.ceiling_request_approved(client, task_queue), sizes.concurrency, sizes.concurrency)
-        return await load.throughput(
-            lambda: load.ceiling_request_approved(client, task_queue), sizes.approved, sizes.concurrency
+        return await measure_throughput(
+            lambda: load.ceiling_request_approved(client, task_queue), sizes, client, task_queue, server, [worker]
         )
     finally:
         worker.stop()
         server.stop()
 
 
-async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) -> float:
+async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) -> Throughput:
     server = DevServer(scratch / f"{name}.db")
     settings = desk_settings(scratch, name, server.address)
     migrate(settings.database_url)
@@ -118,12 +151,20 @@ async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) 
     try:
         client = await connect(settings)
         desk = Desk(client, settings)
-        await load.throughput(lambda: load.desk_request_approved(desk, client), sizes.concurrency, sizes.concurrency)
-        return await load.throughput(lambda: load.desk_request_approved(desk, client), sizes.approved, sizes.concurrency)
+        return await measure_throughput(
+            lambda: load.desk_request_approved(desk, client), sizes, client, settings.task_queue, server, processes
+        )
     finally:
         for process in processes:
             process.stop()
         server.stop()
+
+
+def report_throughput(report: Report, item: str, measured: Throughput) -> None:
+    report.add(item, "approved requests completed", measured.requests_per_second, "requests/s")
+    report.add(item, "server CPU per request", measured.server_cpu_ms, "ms")
+    report.add(item, "worker CPU per request", measured.worker_cpu_ms, "ms")
+    report.add(item, "workflow task in the worker, p50", measured.workflow_task_ms, "ms")
 
 
 async def latency_at(desk: Desk, settings: Settings, sizes: Sizes, rate: int) -> list[float]:
@@ -332,13 +373,16 @@ async def main(sizes: Sizes) -> Report:
         scratch = Path(scratch_name)
         print(f"benchmark on {os.cpu_count()} cores, sizes {sizes}", flush=True)
 
-        ceiling = await ceiling_throughput(scratch, sizes)
-        report.add("1 engine ceiling", "approved requests completed", ceiling, "requests/s")
-        desk = await desk_throughput(scratch, sizes, "desk", workers=1)
-        report.add("1 desk, 1 worker", "approved requests completed", desk, "requests/s")
+        measured = await ceiling_throughput(scratch, sizes)
+        report_throughput(report, "1 engine ceiling", measured)
+        ceiling = measured.requests_per_second
+        measured = await desk_throughput(scratch, sizes, "desk", workers=1)
+        report_throughput(report, "1 desk, 1 worker", measured)
+        desk = measured.requests_per_second
         report.add("1 desk / ceiling", "ratio", desk / ceiling, "x", ">= 0.8x", desk / ceiling >= 0.8)
-        two = await desk_throughput(scratch, sizes, "desk-2", workers=2)
-        report.add("1 desk, 2 worker processes", "approved requests completed", two, "requests/s")
+        measured = await desk_throughput(scratch, sizes, "desk-2", workers=2)
+        report_throughput(report, "1 desk, 2 worker processes", measured)
+        two = measured.requests_per_second
         report.series["throughput"] = {"ceiling": [ceiling], "desk": [desk], "desk, 2 workers": [two]}
 
         await decisions_and_open_requests(scratch, sizes, report)

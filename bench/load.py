@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import create_engine, func, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from reschedule_desk.desk import Desk
@@ -91,6 +92,25 @@ async def throughput(one_request: Callable[[], Awaitable[object]], count: int, c
     started = time.perf_counter()
     await bounded(concurrency, [one_request] * count)
     return count / (time.perf_counter() - started)
+
+
+async def workflow_task_seconds(client: Client, task_queue: str, sample: int) -> list[float]:
+    """How long each workflow task of `sample` completed workflows on `task_queue` took
+    from the server handing it to the worker to the worker's answer: the time it spent
+    inside the worker, queued there or being run."""
+    workflow_ids = [
+        execution.id
+        async for execution in client.list_workflows(f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Completed'", limit=sample)
+    ]
+    seconds = []
+    for workflow_id in workflow_ids:
+        started_at = None
+        async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                started_at = event.event_time.ToDatetime()
+            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and started_at is not None:
+                seconds.append((event.event_time.ToDatetime() - started_at).total_seconds())
+    return seconds
 
 
 def count_in_state(database_url: str, state: RequestState) -> int:

@@ -45,6 +45,14 @@ def resident_bytes(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (all its threads), from /proc."""
+    # The command name, in parentheses, may hold spaces: count fields after it.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    user_ticks, system_ticks = int(fields[11]), int(fields[12])
+    return (user_ticks + system_ticks) / os.sysconf("SC_CLK_TCK")
+
+
 class DevServer:
     """`temporal server start-dev` on loopback, state in `state_file`; with `time_skipping`,
     workflows may be given their own virtual clock (experimental in Temporal)."""
@@ -83,6 +91,9 @@ class DevServer:
     def resident_bytes(self) -> int:
         return resident_bytes(self.process.pid)
 
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
+
     def stop(self) -> None:
         stop(self.process)
 
@@ -106,6 +117,9 @@ class WorkerProcess:
 
     def resident_bytes(self) -> int:
         return resident_bytes(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         stop(self.process)

@@ -100,19 +100,25 @@ async def keep(sessions: sessionmaker[Session], history: WorkflowHistory, conver
     """Archive the history as Temporal exports it."""
     started = history.events[0].workflow_execution_started_event_attributes
     (request,) = await converter.decode_wrapper(started.input, [RescheduleRequest])
-    with sessions.begin() as session:
-        return archive.keep(
-            session,
-            request_id=started.first_execution_run_id or history.run_id,
-            case_number=request.case_number,
-            workflow_id=history.workflow_id,
-            run_id=history.run_id,
-            started_at=history.events[0].event_time.ToDatetime(tzinfo=UTC),
-            closed=is_closed(history),
-            event_count=len(history.events),
-            history_json=history.to_json(),
-            archived_at=datetime.now(UTC),
-        )
+
+    def write() -> ArchivedHistory:
+        with sessions.begin() as session:
+            return archive.keep(
+                session,
+                request_id=started.first_execution_run_id or history.run_id,
+                case_number=request.case_number,
+                workflow_id=history.workflow_id,
+                run_id=history.run_id,
+                started_at=history.events[0].event_time.ToDatetime(tzinfo=UTC),
+                closed=is_closed(history),
+                event_count=len(history.events),
+                history_json=history.to_json(),
+                archived_at=datetime.now(UTC),
+            )
+
+    # The worker's archiver shares its event loop with the workflows' activations: the
+    # database write (and the JSON) happen on a thread, so they never hold one up.
+    return await asyncio.to_thread(write)
 
 
 async def archive_closed(
@@ -129,8 +135,12 @@ async def archive_closed(
     if closed_since is not None:
         query += f" AND CloseTime >= '{closed_since.astimezone(UTC).isoformat(timespec='seconds')}'"
     executions = [execution async for execution in client.list_workflows(query)]
-    with sessions() as session:
-        done = archive.closed_runs(session, [execution.run_id for execution in executions])
+
+    def closed_runs() -> set[str]:
+        with sessions() as session:
+            return archive.closed_runs(session, [execution.run_id for execution in executions])
+
+    done = await asyncio.to_thread(closed_runs)
     kept = []
     for execution in executions:
         if execution.run_id in done:
