@@ -95,9 +95,9 @@ async def throughput(one_request: Callable[[], Awaitable[object]], count: int, c
 
 
 async def workflow_task_seconds(client: Client, task_queue: str, sample: int) -> list[float]:
-    """How long each workflow task of `sample` completed workflows on `task_queue` took
-    from the server handing it to the worker to the worker's answer: the time it spent
-    inside the worker, queued there or being run."""
+    """How long each workflow task of the last `sample` workflows completed on `task_queue`
+    took from the server handing it to the worker to the worker's answer: the time it
+    spent inside the worker, queued there or being run."""
     workflow_ids = [
         execution.id
         async for execution in client.list_workflows(f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Completed'", limit=sample)

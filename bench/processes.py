@@ -13,11 +13,7 @@ import time
 from pathlib import Path
 
 from reschedule_desk.settings import PROJECT_ROOT
-from reschedule_desk.temporal import bundled_binary
-
-# SQLite settings for the dev server's state file: write-ahead log, and fsync at
-# checkpoints rather than at every commit (state survives a process crash, not a power cut).
-FAST_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+from reschedule_desk.temporal import bundled_binary, dev_server_sqlite_arguments
 
 
 def free_port() -> int:
@@ -57,21 +53,17 @@ class DevServer:
     """`temporal server start-dev` on loopback, state in `state_file`; with `time_skipping`,
     workflows may be given their own virtual clock (experimental in Temporal)."""
 
-    def __init__(
-        self, state_file: Path, pragmas: tuple[str, ...] = FAST_SQLITE_PRAGMAS, time_skipping: bool = False
-    ) -> None:
+    def __init__(self, state_file: Path, time_skipping: bool = False) -> None:
         self.state_file = state_file
         self.port = free_port()
         arguments = [
             bundled_binary("temporal"), "server", "start-dev",
             "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
-            "--db-filename", str(state_file), "--log-level", "error",
+            "--db-filename", str(state_file), *dev_server_sqlite_arguments(), "--log-level", "error",
             "--search-attribute", "RescheduleStatus=Keyword",
             "--search-attribute", "ReschedulePost=Keyword",
             "--search-attribute", "RescheduleNextDeadline=Datetime",
         ]
-        for pragma in pragmas:
-            arguments += ["--sqlite-pragma", pragma]
         if time_skipping:
             arguments += ["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"]
         self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reschedule_desk.run import _wait_for_port as wait_for_address
 from reschedule_desk.settings import PROJECT_ROOT
-from reschedule_desk.temporal import bundled_binary
+from reschedule_desk.temporal import bundled_binary, dev_server_sqlite_arguments
 from tests.conftest import free_port
 
 WORKER_SCRIPT = PROJECT_ROOT / "worker.py"
@@ -105,9 +105,8 @@ class DevServer(Process):
             "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
             "--http-port", str(self.http_port), "--metrics-port", str(self.metrics_port),
             "--db-filename", str(self.state_file), "--log-level", "error",
-            # Write-ahead log, synced at checkpoints: the state survives the process being
-            # killed (what these tests do), not a power cut; and the server keeps up.
-            "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+            # As `make run` has it: the state survives the process being killed, what these tests do.
+            *dev_server_sqlite_arguments(),
         ]
         # The desk registers its search attributes itself (worker.py, ensure_search_attributes).
         self._spawn(arguments)
