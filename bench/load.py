@@ -98,10 +98,8 @@ async def workflow_task_seconds(client: Client, task_queue: str, sample: int) ->
     """How long each workflow task of the last `sample` workflows completed on `task_queue`
     took from the server handing it to the worker to the worker's answer: the time it
     spent inside the worker, queued there or being run."""
-    workflow_ids = [
-        execution.id
-        async for execution in client.list_workflows(f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Completed'", limit=sample)
-    ]
+    completed = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Completed'"
+    workflow_ids = [execution.id async for execution in client.list_workflows(completed, limit=sample)]
     seconds = []
     for workflow_id in workflow_ids:
         started_at = None

@@ -55,10 +55,10 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 )
 
 # The dev server's state file: a write-ahead log, synced at checkpoints rather than at every
-# commit, which the server needs to keep up with a post's load (bench/, item 2). The state
-# survives the server being killed; a power cut may take its last moments with it: a step
-# whose activity then runs again finds itself already recorded, but a request accepted in
-# that moment is lost. A Temporal cluster (TEMPORAL_ADDRESS) is what production runs on.
+# commit, as the benchmark measures it (bench/). The state survives the server being killed;
+# a power cut may take its last moments with it: a step whose activity then runs again
+# finds itself already recorded, but a request accepted in that moment is lost. A Temporal
+# cluster (TEMPORAL_ADDRESS) is what production runs on.
 DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 

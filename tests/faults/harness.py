@@ -267,6 +267,19 @@ def assert_no_personal_data(text: str, where: str) -> None:
     assert not found, f"personal data {found} in {where}"
 
 
+async def connect_when_healthy(address: str, timeout: float = 60.0) -> Client:
+    """The dev server opens its port a moment before its frontend answers ("Frontend is not
+    healthy yet"): connect once it does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await Client.connect(address, data_converter=TEST_DATA_CONVERTER)
+        except RuntimeError as error:
+            if "not healthy yet" not in str(error) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
 @asynccontextmanager
 async def desk_in_processes(
     workdir: Path,
@@ -298,7 +311,7 @@ async def desk_in_processes(
     try:
         server.start()
         mail.start()
-        client = await Client.connect(server.address, data_converter=TEST_DATA_CONVERTER)
+        client = await connect_when_healthy(server.address)
         await ensure_search_attributes(client)
         desk = FaultDesk(
             workdir=workdir, server=server, mail=mail, settings=settings, env=env,
