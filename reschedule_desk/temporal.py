@@ -3,9 +3,11 @@ the search attributes the desk registers for itself, and the bundled server bina
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import sysconfig
+import time
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -76,24 +78,38 @@ def bundled_binary(name: str) -> str:
     return str(path)
 
 
-async def connect(settings: Settings) -> Client:
+# A Temporal server opens its port a moment before its frontend serves; until then it
+# answers "Frontend is not healthy yet". Parts started beside it (make run starts the worker
+# and the API as soon as the port opens) wait that moment out instead of exiting. The SDK
+# gives the answer only as text, so it is matched as text.
+FRONTEND_STARTING = "not healthy yet"
+FRONTEND_STARTING_SECONDS = 30.0
+
+
+async def connect(settings: Settings, frontend_starting_seconds: float = FRONTEND_STARTING_SECONDS) -> Client:
     """The desk's client: every part (worker, API, CLI, audit tools) connects here, with
     the TLS and API key of the settings. A TLS setting it cannot use raises SettingsError
     naming the variable before anything is sent; a TLS connection that fails says which
-    TLS settings it used."""
+    TLS settings it used. A frontend still starting is waited for, up to
+    `frontend_starting_seconds`; any other failure is raised at once."""
     tls = tls_config(settings)
-    try:
-        return await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=data_converter(settings),
-            tls=tls,
-            api_key=settings.temporal_api_key,
-        )
-    except RuntimeError as error:  # the client's "Failed client connect: ..."
-        if tls is False:
-            raise
-        raise RuntimeError(f"{error} [{_tls_used(settings)}]") from None
+    deadline = time.monotonic() + frontend_starting_seconds
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=data_converter(settings),
+                tls=tls,
+                api_key=settings.temporal_api_key,
+            )
+        except RuntimeError as error:  # the client's "Failed client connect: ..."
+            if FRONTEND_STARTING in str(error) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                continue
+            if tls is False:
+                raise
+            raise RuntimeError(f"{error} [{_tls_used(settings)}]") from None
 
 
 def _tls_used(settings: Settings) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import socket
 import ssl
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from reschedule_desk.settings import Settings, SettingsError
@@ -263,6 +264,56 @@ async def test_the_system_roots_do_not_trust_a_private_ca(dev_env: WorkflowEnvir
         assert "UnknownIssuer" in str(failed.value)
         assert "checked against the system's roots (TEMPORAL_TLS_CA unset)" in str(failed.value)
         assert relay.relayed == 0
+
+
+# A server still starting ------------------------------------------------------------------
+# The dev server answers "Frontend is not healthy yet" for a moment after its port opens;
+# when it does is a race, so the answer is played by a stand-in for the first attempts,
+# and the connection that follows is a real one.
+
+STARTING = RuntimeError("Failed client connect: Server connection error: Frontend is not healthy yet")
+
+
+def frontend_starting_for(attempts: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Client.connect answers "not healthy yet" `attempts` times, then connects for real."""
+    tried: list[str] = []
+    real_connect = Client.connect
+
+    async def starting_then_real(address: str, **options) -> Client:
+        tried.append(address)
+        if len(tried) <= attempts:
+            raise STARTING
+        return await real_connect(address, **options)
+
+    monkeypatch.setattr(Client, "connect", starting_then_real)
+    return tried
+
+
+async def test_a_frontend_still_starting_is_waited_for(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried = frontend_starting_for(3, monkeypatch)
+    client = await connect(tls_settings(tmp_path, dev_address(dev_env)))
+    assert len(tried) == 4
+    assert await client.count_workflows("WorkflowType = 'NoSuchType'") is not None
+
+
+async def test_a_frontend_that_never_becomes_healthy_is_given_up_on(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried = frontend_starting_for(10**6, monkeypatch)
+    with pytest.raises(RuntimeError, match="Frontend is not healthy yet"):
+        await connect(tls_settings(tmp_path, dev_address(dev_env)), frontend_starting_seconds=0.5)
+    assert 1 < len(tried) < 10
+
+
+async def test_any_other_connection_failure_is_raised_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tried = frontend_starting_for(0, monkeypatch)  # every attempt is real
+    with socket.socket() as unused:  # bound, never listening: the connection is refused
+        unused.bind(("127.0.0.1", 0))
+        with pytest.raises(RuntimeError, match="Failed client connect"):
+            await connect(tls_settings(tmp_path, f"127.0.0.1:{unused.getsockname()[1]}"))
+    assert len(tried) == 1
 
 
 # Settings that cannot work ---------------------------------------------------------------

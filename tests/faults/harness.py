@@ -41,8 +41,8 @@ from reschedule_desk.storage.tables import (
     RequestRow,
     ScreeningOutcomeRow,
 )
-from reschedule_desk.temporal import ensure_search_attributes
-from tests.conftest import TEST_DATA_CONVERTER, TEST_PAYLOAD_KEYS, free_port, make_request
+from reschedule_desk.temporal import connect, ensure_search_attributes
+from tests.conftest import TEST_PAYLOAD_KEYS, free_port, make_request
 from tests.faults.processes import ApiProcess, DevServer, WorkerProcess
 
 # What make_request puts in every request: none of it may reach a log.
@@ -267,19 +267,6 @@ def assert_no_personal_data(text: str, where: str) -> None:
     assert not found, f"personal data {found} in {where}"
 
 
-async def connect_when_healthy(address: str, timeout: float = 60.0) -> Client:
-    """The dev server opens its port a moment before its frontend answers ("Frontend is not
-    healthy yet"): connect once it does."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await Client.connect(address, data_converter=TEST_DATA_CONVERTER)
-        except RuntimeError as error:
-            if "not healthy yet" not in str(error) or time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.2)
-
-
 @asynccontextmanager
 async def desk_in_processes(
     workdir: Path,
@@ -311,7 +298,7 @@ async def desk_in_processes(
     try:
         server.start()
         mail.start()
-        client = await connect_when_healthy(server.address)
+        client = await connect(settings)
         await ensure_search_attributes(client)
         desk = FaultDesk(
             workdir=workdir, server=server, mail=mail, settings=settings, env=env,
