@@ -13,6 +13,7 @@ import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -47,17 +48,16 @@ def cache_workflow_bytecode() -> None:
     compileall.compile_file(inspect.getfile(RescheduleRequestWorkflow), quiet=2)
 
 
-def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
+def build_worker(
+    client: Client, settings: Settings, sessions: sessionmaker[Session], executor: ThreadPoolExecutor
+) -> Worker:
     cache_workflow_bytecode()
-    engine = make_engine(settings.database_url)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[RescheduleRequestWorkflow],
         workflow_runner=WORKFLOW_RUNNER,
-        activities=desk_activities(
-            make_sessionmaker(engine), settings.posts, transport_from_settings(settings)
-        ),
+        activities=desk_activities(sessions, settings.posts, transport_from_settings(settings)),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         max_cached_workflows=CACHED_WORKFLOWS,
@@ -71,17 +71,17 @@ async def main() -> None:
     migrate(settings.database_url)
     client = await connect(settings)
     await ensure_search_attributes(client)
+    sessions = make_sessionmaker(make_engine(settings.database_url))  # the activities' and the archiver's
 
     stop = asyncio.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, settings, executor)
+        worker = build_worker(client, settings, sessions, executor)
         # What start-up built lives as long as the worker: keep it out of the collector's
         # full passes, which otherwise stop the workflows' event loop for tens of ms.
         gc.freeze()
         # Closed requests' histories go into the app database for auditors (audit/histories.py).
-        sessions = make_sessionmaker(make_engine(settings.database_url))
         archiver = asyncio.create_task(
             keep_archiving(client, sessions, client.data_converter, settings.task_queue, stop)
         )

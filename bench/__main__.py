@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -38,7 +38,7 @@ from temporalio.api.workflow.v1 import WorkflowExecutionOptions
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequest
 from temporalio.client import Client
 
-from bench import load
+from bench import activities, load
 from bench.processes import DevServer, WorkerProcess, stop_group
 from bench.report import Report
 from reschedule_desk.desk import Desk
@@ -105,6 +105,12 @@ class Throughput:
     server_cpu_ms: float  # per request
     worker_cpu_ms: float  # per request, every worker process together
     workflow_task_ms: float  # median time a workflow task spent inside the worker
+    activities_cpu_ms: float | None = None  # per request, the desk's activities alone (bench/activities.py)
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server and workers together, per request."""
+        return self.server_cpu_ms + self.worker_cpu_ms
 
 
 async def measure_throughput(
@@ -120,7 +126,8 @@ async def measure_throughput(
     rate = await load.throughput(one_request, sizes.approved, sizes.concurrency)
     server_cpu = server.cpu_seconds() - server_cpu
     worker_cpu = sum(worker.cpu_seconds() for worker in workers) - worker_cpu
-    task_seconds = await load.workflow_task_seconds(client, task_queue, sizes.concurrency)
+    sampled = await load.completed_workflow_ids(client, task_queue, sizes.concurrency)
+    task_seconds = await load.workflow_task_seconds(client, sampled)
     return Throughput(
         requests_per_second=rate,
         server_cpu_ms=server_cpu * 1000 / sizes.approved,
@@ -151,9 +158,13 @@ async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) 
     try:
         client = await connect(settings)
         desk = Desk(client, settings)
-        return await measure_throughput(
+        measured = await measure_throughput(
             lambda: load.desk_request_approved(desk, client), sizes, client, settings.task_queue, server, processes
         )
+        sampled = await load.completed_workflow_ids(client, settings.task_queue, sizes.concurrency)
+        requests = [await activities.scheduled_activities(client, workflow_id) for workflow_id in sampled]
+        alone = desk_settings(scratch, f"{name}-activities-alone", server.address)
+        return replace(measured, activities_cpu_ms=activities.cpu_ms_per_request(alone, requests))
     finally:
         for process in processes:
             process.stop()
@@ -165,6 +176,8 @@ def report_throughput(report: Report, item: str, measured: Throughput) -> None:
     report.add(item, "server CPU per request", measured.server_cpu_ms, "ms")
     report.add(item, "worker CPU per request", measured.worker_cpu_ms, "ms")
     report.add(item, "workflow task in the worker, p50", measured.workflow_task_ms, "ms")
+    if measured.activities_cpu_ms is not None:
+        report.add(item, "its activities alone, CPU per request", measured.activities_cpu_ms, "ms")
 
 
 async def latency_at(desk: Desk, settings: Settings, sizes: Sizes, rate: int) -> list[float]:
@@ -380,6 +393,10 @@ async def main(sizes: Sizes) -> Report:
         report_throughput(report, "1 desk, 1 worker", desk)
         ratio = desk.requests_per_second / ceiling
         report.add("1 desk / ceiling", "ratio", ratio, "x", ">= 0.8x", ratio >= 0.8)
+        # The most the desk could reach on these cores if everything but its activities
+        # cost what the ceiling's requests cost: CPU per request, ceiling over desk.
+        at_best = engine.cpu_ms / (engine.cpu_ms + desk.activities_cpu_ms)
+        report.add("1 desk / ceiling, at best", "ceiling CPU / (it + activities' CPU)", at_best, "x")
         two = await desk_throughput(scratch, sizes, "desk-2", workers=2)
         report_throughput(report, "1 desk, 2 worker processes", two)
         report.series["throughput"] = {

@@ -94,12 +94,16 @@ async def throughput(one_request: Callable[[], Awaitable[object]], count: int, c
     return count / (time.perf_counter() - started)
 
 
-async def workflow_task_seconds(client: Client, task_queue: str, sample: int) -> list[float]:
-    """How long each workflow task of the last `sample` workflows completed on `task_queue`
-    took from the server handing it to the worker to the worker's answer: the time it
-    spent inside the worker, queued there or being run."""
+async def completed_workflow_ids(client: Client, task_queue: str, sample: int) -> list[str]:
+    """The last `sample` workflows completed on `task_queue`."""
     completed = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Completed'"
-    workflow_ids = [execution.id async for execution in client.list_workflows(completed, limit=sample)]
+    return [execution.id async for execution in client.list_workflows(completed, limit=sample)]
+
+
+async def workflow_task_seconds(client: Client, workflow_ids: list[str]) -> list[float]:
+    """How long each workflow task of these workflows took from the server handing it to
+    the worker to the worker's answer: the time it spent inside the worker, queued there
+    or being run."""
     seconds = []
     for workflow_id in workflow_ids:
         started_at = None

@@ -129,9 +129,13 @@ def desk_settings(tmp_path: Path) -> Settings:
 
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        async with build_worker(client, settings, executor) as worker:
-            yield worker
+    engine = make_engine(settings.database_url)
+    try:
+        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+            async with build_worker(client, settings, make_sessionmaker(engine), executor) as worker:
+                yield worker
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

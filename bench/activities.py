@@ -1,0 +1,62 @@
+"""The desk's activities alone: the CPU an approved request's activities take with no
+Temporal around them. They are run again in this process, on a fresh app database, with
+the very inputs their workflows gave them (read back from the histories), one thread.
+
+Item 1 uses it to show how close to the ceiling the desk could come at best: if the desk's
+server round trips and workflow side cost exactly what the ceiling's do, each request
+would still add this much work on the same two cores.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.testing import ActivityEnvironment
+
+from activities import desk_activities
+from reschedule_desk.domain.records import (
+    GATHER_SCREENING_FACTS,
+    RECORD_TRANSITION,
+    SEND_EMAIL,
+    ScreeningQuery,
+    TransitionEntry,
+)
+from reschedule_desk.mail.delivery import transport_from_settings
+from reschedule_desk.settings import Settings
+from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
+
+INPUT_TYPES: dict[str, type] = {GATHER_SCREENING_FACTS: ScreeningQuery, RECORD_TRANSITION: TransitionEntry, SEND_EMAIL: str}
+
+
+async def scheduled_activities(client: Client, workflow_id: str) -> list[tuple[str, Any]]:
+    """A workflow's activities in the order it scheduled them, each with its input decoded."""
+    scheduled = []
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            continue
+        attributes = event.activity_task_scheduled_event_attributes
+        name = attributes.activity_type.name
+        [argument] = await client.data_converter.decode(attributes.input.payloads, [INPUT_TYPES[name]])
+        scheduled.append((name, argument))
+    return scheduled
+
+
+def cpu_ms_per_request(settings: Settings, requests: list[list[tuple[str, Any]]]) -> float:
+    """CPU milliseconds per request to run these requests' activities again, in order, on
+    the app database and outbox of `settings` (which must start empty)."""
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        activities = desk_activities(make_sessionmaker(engine), settings.posts, transport_from_settings(settings))
+        by_name = {activity.__name__: activity for activity in activities}  # named as their methods
+        environment = ActivityEnvironment()
+        started = time.thread_time()
+        for scheduled in requests:
+            for name, argument in scheduled:
+                environment.run(by_name[name], argument)
+        return (time.thread_time() - started) * 1000 / len(requests)
+    finally:
+        engine.dispose()
