@@ -22,15 +22,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    """Until `process` answers on `port`; if it exits first or never answers, the error
+    carries the end of its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited ({process.returncode}) before answering on 127.0.0.1:{port}:\n{_tail(log)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"nothing answers on 127.0.0.1:{port}")
+    raise TimeoutError(f"nothing answers on 127.0.0.1:{port} after {timeout:.0f}s:\n{_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
 
 
 def resident_bytes(pid: int) -> int:
@@ -66,8 +74,10 @@ class DevServer:
         ]
         if time_skipping:
             arguments += ["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"]
-        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        log = state_file.with_suffix(".log")
+        with log.open("wb") as output:  # the server keeps its own copy of the descriptor
+            self.process = subprocess.Popen(arguments, stdout=output, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process, log)
 
     @property
     def address(self) -> str:
