@@ -48,6 +48,8 @@ def cpu_ms_per_request(settings: Settings, requests: list[list[tuple[str, Any]]]
     """CPU milliseconds per request to run these requests' activities again, in order, on
     the app database and outbox of `settings` (which must start empty); at least two
     requests, the first to warm up."""
+    if len(requests) < 2:
+        raise ValueError(f"{len(requests)} request(s) to measure: at least two are needed, the first to warm up")
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
@@ -61,8 +63,6 @@ def cpu_ms_per_request(settings: Settings, requests: list[list[tuple[str, Any]]]
 
         # The first request pays for what a worker does once: compiling each statement,
         # loading each template. A worker that has run for a while has done it.
-        if len(requests) < 2:
-            raise ValueError(f"{len(requests)} request(s) to measure: at least two are needed, the first to warm up")
         warm_up, timed = requests[0], requests[1:]
         run(warm_up)
         started = time.thread_time()
