@@ -230,6 +230,7 @@ async def decisions_and_open_requests(scratch: Path, sizes: Sizes, report: Repor
         )
         per_request_state = server.state_bytes() / total_requests
         report.add(f"3 {open_count:,} open", "Temporal state per request", per_request_state / 1000, "KB", "<= 25 KB", per_request_state <= 25_000)
+        report.add(f"3 {open_count:,} open", "of which the server's visibility store", server.visibility_bytes() / total_requests / 1000, "KB")
         report.add(f"3 {open_count:,} open", "app database per request", app_database_bytes(settings) / total_requests / 1000, "KB")
 
         at_large = await latency_at(desk, settings, sizes, first)

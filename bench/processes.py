@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from reschedule_desk.settings import PROJECT_ROOT
-from reschedule_desk.temporal import bundled_binary, dev_server_sqlite_arguments
+from reschedule_desk.temporal import bundled_binary, dev_server_arguments
 
 
 def free_port() -> int:
@@ -67,7 +67,7 @@ class DevServer:
         arguments = [
             bundled_binary("temporal"), "server", "start-dev",
             "--ip", "127.0.0.1", "--port", str(self.port), "--headless",
-            "--db-filename", str(state_file), *dev_server_sqlite_arguments(), "--log-level", "error",
+            "--db-filename", str(state_file), *dev_server_arguments(), "--log-level", "error",
             "--search-attribute", "RescheduleStatus=Keyword",
             "--search-attribute", "ReschedulePost=Keyword",
             "--search-attribute", "RescheduleNextDeadline=Datetime",
@@ -89,6 +89,17 @@ class DevServer:
         with sqlite3.connect(self.state_file, timeout=30) as connection:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return self.state_file.stat().st_size
+
+    def visibility_bytes(self) -> int:
+        """The part of the state file that is the visibility store: the table every
+        workflow's list entry lives in and its indexes, one on each column Temporal may
+        filter on, whether the workflow sets it or not (SQLite's page statistics)."""
+        with sqlite3.connect(self.state_file, timeout=30) as connection:
+            (size,) = connection.execute(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat"
+                " WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name GLOB 'executions_visibility*')"
+            ).fetchone()
+        return size
 
     def resident_bytes(self) -> int:
         return resident_bytes(self.process.pid)

@@ -18,7 +18,7 @@ from pathlib import Path
 from reschedule_desk.codec import load_payload_keys
 from reschedule_desk.settings import PROJECT_ROOT, Settings
 from reschedule_desk.storage.database import migrate
-from reschedule_desk.temporal import bundled_binary, dev_server_sqlite_arguments
+from reschedule_desk.temporal import bundled_binary, dev_server_arguments
 
 API_PORT = 8000
 UI_PORT = 8233
@@ -53,7 +53,7 @@ def _temporal_dev_server(settings: Settings, ui_port: int = UI_PORT) -> subproce
             "--ui-codec-endpoint", f"http://127.0.0.1:{API_PORT}/codec",
             "--namespace", settings.temporal_namespace,
             "--db-filename", str(settings.var_dir / "temporal.db"),
-            *dev_server_sqlite_arguments(),
+            *dev_server_arguments(),
             "--log-level", "warn",
         ]
     )

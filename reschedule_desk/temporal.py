@@ -63,10 +63,25 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 # cluster (TEMPORAL_ADDRESS) is what production runs on.
 DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
+# The dev server keeps all its workflows on one history shard, and by default a shard reads
+# its queue of transfer tasks at most 20 times a second: a limit sized for clusters of
+# hundreds of shards. On one shard it held the workflow task that follows an activity's
+# completion (an officer's decision recorded, before the Update can answer) 0-50 ms before
+# any worker could take it; the benchmark's decision latency was bimodal on it. The reader
+# still reads only when a task is written, so an idle server does no more work.
+DEV_SERVER_DYNAMIC_CONFIG = {"history.transferProcessorMaxPollRPS": 1000}
 
-def dev_server_sqlite_arguments() -> list[str]:
-    """`temporal server start-dev` arguments that set these pragmas on its state file."""
-    return [argument for pragma in DEV_SERVER_SQLITE_PRAGMAS for argument in ("--sqlite-pragma", pragma)]
+
+def dev_server_arguments() -> list[str]:
+    """`temporal server start-dev` arguments for the settings above: `make run`, the
+    benchmark and the fault tests start the dev server alike."""
+    pragmas = [argument for pragma in DEV_SERVER_SQLITE_PRAGMAS for argument in ("--sqlite-pragma", pragma)]
+    dynamic = [
+        argument
+        for key, value in DEV_SERVER_DYNAMIC_CONFIG.items()
+        for argument in ("--dynamic-config-value", f"{key}={value}")
+    ]
+    return pragmas + dynamic
 
 
 def bundled_binary(name: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reschedule_desk.run import _wait_for_port as wait_for_address
 from reschedule_desk.settings import PROJECT_ROOT
-from reschedule_desk.temporal import bundled_binary, dev_server_sqlite_arguments
+from reschedule_desk.temporal import bundled_binary, dev_server_arguments
 from tests.conftest import free_port
 
 WORKER_SCRIPT = PROJECT_ROOT / "worker.py"
@@ -106,7 +106,7 @@ class DevServer(Process):
             "--http-port", str(self.http_port), "--metrics-port", str(self.metrics_port),
             "--db-filename", str(self.state_file), "--log-level", "error",
             # As `make run` has it: the state survives the process being killed, what these tests do.
-            *dev_server_sqlite_arguments(),
+            *dev_server_arguments(),
         ]
         # The desk registers its search attributes itself (worker.py, ensure_search_attributes).
         self._spawn(arguments)
