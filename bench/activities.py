@@ -17,18 +17,10 @@ from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from activities import desk_activities
-from reschedule_desk.domain.records import (
-    GATHER_SCREENING_FACTS,
-    RECORD_TRANSITION,
-    SEND_EMAIL,
-    ScreeningQuery,
-    TransitionEntry,
-)
+from reschedule_desk.domain.records import ACTIVITY_INPUT
 from reschedule_desk.mail.delivery import transport_from_settings
 from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
-
-INPUT_TYPES: dict[str, type] = {GATHER_SCREENING_FACTS: ScreeningQuery, RECORD_TRANSITION: TransitionEntry, SEND_EMAIL: str}
 
 
 async def scheduled_activities(client: Client, workflow_id: str) -> list[tuple[str, Any]]:
@@ -39,7 +31,7 @@ async def scheduled_activities(client: Client, workflow_id: str) -> list[tuple[s
             continue
         attributes = event.activity_task_scheduled_event_attributes
         name = attributes.activity_type.name
-        [argument] = await client.data_converter.decode(attributes.input.payloads, [INPUT_TYPES[name]])
+        [argument] = await client.data_converter.decode(attributes.input.payloads, [ACTIVITY_INPUT[name]])
         scheduled.append((name, argument))
     return scheduled
 

@@ -30,12 +30,13 @@ from reschedule_desk.domain.calendar import OutsideCalendar, PostCalendar
 from reschedule_desk.domain.decisions import ACTIONS
 from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState, RequestStatus, Transition
 from reschedule_desk.domain.records import (
+    ACTIVITY_INPUT,
+    ACTIVITY_RESULT,
     GATHER_SCREENING_FACTS,
     RECORD_TRANSITION,
     SEND_EMAIL,
     DeliveryResult,
     EmailOrder,
-    RecordedTransition,
     ScreeningFacts,
     TransitionEntry,
 )
@@ -181,12 +182,14 @@ class _Reader:
                         self.update_outcomes[attributes.meta.update_id] = f"-> {status.status.value}"
 
     async def _activity_input(self, name: str, payloads: Payloads) -> Any:
-        types = {RECORD_TRANSITION: TransitionEntry, SEND_EMAIL: str}
-        return await self._decode(payloads, types[name]) if name in types else None
+        # The screening query is not shown, and histories recorded before it existed gave
+        # that activity the request itself, in a shape it no longer has.
+        if name == GATHER_SCREENING_FACTS or name not in ACTIVITY_INPUT:
+            return None
+        return await self._decode(payloads, ACTIVITY_INPUT[name])
 
     async def _activity_result(self, name: str, payloads: Payloads) -> Any:
-        types = {GATHER_SCREENING_FACTS: ScreeningFacts, RECORD_TRANSITION: RecordedTransition, SEND_EMAIL: DeliveryResult}
-        return await self._decode(payloads, types[name]) if name in types else None
+        return await self._decode(payloads, ACTIVITY_RESULT[name]) if name in ACTIVITY_RESULT else None
 
     async def _activity_failed(self, scheduled_event_id: int, outcome: str, failure: Failure) -> None:
         activity = self.activities[scheduled_event_id]

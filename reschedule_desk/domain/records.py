@@ -113,3 +113,16 @@ class DeliveryResult(StrEnum):
 GATHER_SCREENING_FACTS = "gather_screening_facts"
 RECORD_TRANSITION = "record_transition"
 SEND_EMAIL = "send_email"
+
+# What each activity takes and returns, for the tools that read them back from a history:
+# the audit timeline and the benchmark.
+ACTIVITY_INPUT: dict[str, type] = {
+    GATHER_SCREENING_FACTS: ScreeningQuery,
+    RECORD_TRANSITION: TransitionEntry,
+    SEND_EMAIL: str,
+}
+ACTIVITY_RESULT: dict[str, type] = {
+    GATHER_SCREENING_FACTS: ScreeningFacts,
+    RECORD_TRANSITION: RecordedTransition,
+    SEND_EMAIL: DeliveryResult,
+}
