@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import desk_activities
+from reschedule_desk.applicant_secrets import applicant_secrets
 from reschedule_desk.audit.histories import keep_archiving
 from reschedule_desk.mail.delivery import transport_from_settings
 from reschedule_desk.settings import Settings
@@ -57,7 +58,9 @@ def build_worker(
         task_queue=settings.task_queue,
         workflows=[RescheduleRequestWorkflow],
         workflow_runner=WORKFLOW_RUNNER,
-        activities=desk_activities(sessions, settings.posts, transport_from_settings(settings)),
+        activities=desk_activities(
+            sessions, settings.posts, transport_from_settings(settings), applicant_secrets(settings)
+        ),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         max_cached_workflows=CACHED_WORKFLOWS,

@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from activities.delivery import EmailActivities
 from activities.screening import ScreeningActivities
 from activities.transitions import TransitionActivities
+from reschedule_desk.applicant_secrets import ApplicantSecrets
 from reschedule_desk.domain.posts import PostsConfig
 from reschedule_desk.mail.delivery import MailTransport
 
 
 def desk_activities(
-    sessions: sessionmaker[Session], posts: PostsConfig, transport: MailTransport
+    sessions: sessionmaker[Session], posts: PostsConfig, transport: MailTransport, applicant_secrets: ApplicantSecrets
 ) -> list[Callable[..., Any]]:
     screening = ScreeningActivities(sessions, posts)
     transitions = TransitionActivities(sessions, posts)
-    delivery = EmailActivities(sessions, transport)
+    delivery = EmailActivities(sessions, transport, applicant_secrets)
     return [screening.gather_screening_facts, transitions.record_transition, delivery.send_email]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
+from reschedule_desk.applicant_secrets import ApplicantSecrets
 from reschedule_desk.domain.records import SEND_EMAIL, DeliveryResult
 from reschedule_desk.mail.delivery import MailTransport, PermanentRefusal, build_message
 from reschedule_desk.storage import repository
@@ -30,9 +31,12 @@ def _delivered_by_an_earlier_attempt() -> bool:
 
 
 class EmailActivities:
-    def __init__(self, sessions: sessionmaker[Session], transport: MailTransport) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], transport: MailTransport, applicant_secrets: ApplicantSecrets
+    ) -> None:
         self._sessions = sessions
         self._transport = transport
+        self._applicant_secrets = applicant_secrets
 
     @activity.defn(name=SEND_EMAIL)
     def send_email(self, message_key: str) -> DeliveryResult:
@@ -40,7 +44,9 @@ class EmailActivities:
             queued = repository.outbox_message(session, message_key)
             if queued.status is not OutboxStatus.QUEUED:
                 return DeliveryResult.ALREADY_SENT if queued.status is OutboxStatus.SENT else DeliveryResult.REFUSED
-            message = build_message(queued)
+            message = build_message(
+                queued, applicant_secret=self._applicant_secrets.for_request(queued.request_id)
+            )
         if not _delivered_by_an_earlier_attempt():
             try:
                 self._transport.deliver(message_key, message)

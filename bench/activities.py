@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from activities import desk_activities
+from reschedule_desk.applicant_secrets import applicant_secrets
 from reschedule_desk.domain.records import ACTIVITY_INPUT
 from reschedule_desk.mail.delivery import transport_from_settings
 from reschedule_desk.settings import Settings
@@ -45,7 +46,9 @@ def cpu_ms_per_request(settings: Settings, requests: list[list[tuple[str, Any]]]
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        activities = desk_activities(make_sessionmaker(engine), settings.posts, transport_from_settings(settings))
+        activities = desk_activities(
+            make_sessionmaker(engine), settings.posts, transport_from_settings(settings), applicant_secrets(settings)
+        )
         by_name = {activity.__name__: activity for activity in activities}  # named as their methods
         environment = ActivityEnvironment()
 

@@ -1,7 +1,13 @@
-"""The JSON API: applicants' requests come in here, and the same five actions as the CLI.
+"""The JSON API: applicants' requests come in here, and the same actions as the CLI.
 
-OpenAPI at /openapi.json. Errors are specific: 422 names the field, 409 repeats the
-workflow validator's reason, 404 names the case.
+Every route needs a credential (reschedule_desk/callers.py): the scheduling site's intake
+token submits; staff tokens read and act, under the console's permission table; the
+applicant's secret (or the intake token) reads the applicant's status, answers and
+withdraws. The actor a decision records is the token's account, never a field of the body.
+
+OpenAPI at /openapi.json. Errors are specific: 401 no or no valid credential, 403 the
+role or post that is missing, 422 names the field, 409 repeats the workflow validator's
+reason, 404 names the case.
 """
 
 from __future__ import annotations
@@ -11,17 +17,33 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reschedule_desk.applicant_secrets import ApplicantSecrets
+from reschedule_desk.authorization import NotAnAssignee, authorize_action, authorize_reading
+from reschedule_desk.callers import ApplicantSide, ApplicantSideCaller, IntakeCaller, StaffCaller, refuse_invalid
 
 from reschedule_desk.codec import EncryptionCodec, load_payload_keys
 from reschedule_desk.codec_server import install_codec_endpoint
 from reschedule_desk.console.routes import ConsoleState
 from reschedule_desk.console.routes import router as console_router
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk, RequestAlreadyOpen
-from reschedule_desk.domain.decisions import Approval, Denial, InfoProvided, InfoRequest, Withdrawal
-from reschedule_desk.domain.lifecycle import RequestStatus
+from reschedule_desk.console.access import Forbidden, Principal
+from reschedule_desk.domain.decisions import (
+    ApprovalBody,
+    AssignmentBody,
+    ClaimBody,
+    DenialBody,
+    InfoProvided,
+    InfoRequestBody,
+    WindowExtensionBody,
+    Withdrawal,
+)
+from reschedule_desk.domain.lifecycle import ApplicantStatus, RequestStatus, SubmittedRequest
 from reschedule_desk.domain.posts import UnknownPost
 from reschedule_desk.domain.request import CASE_NUMBER_PATTERN, RescheduleRequest
 from reschedule_desk.settings import Settings
@@ -35,6 +57,12 @@ CaseNumberPath = Annotated[
 
 def current_desk(request: Request) -> Desk:
     return request.app.state.desk
+
+
+def applicant_secrets_of(request: Request) -> ApplicantSecrets:
+    return request.app.state.applicant_secrets
+
+
 
 
 DeskDependency = Annotated[Desk, Depends(current_desk)]
@@ -59,6 +87,7 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
     )
     if desk is not None:
         app.state.desk = desk
+    app.state.applicant_secrets = ApplicantSecrets(configured.session_secret())
     # The officer console: its pages at /, beside the API (reschedule_desk/console/).
     app.state.console = ConsoleState(configured)
     app.include_router(console_router)
@@ -82,6 +111,12 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
         404: {"description": "No request for this case"},
         409: {"description": "The action is not allowed in the request's current state"},
     }
+    credential_refusals = {
+        401: {"description": "No credential, or one that is not valid (mistyped, revoked, expired)"},
+        403: {"description": "The credential's role or post may not do this; the answer says which"},
+        429: {"description": "Too many invalid credentials from this address lately"},
+    }
+    staff_refusals = {**refusals, **credential_refusals}
 
     @app.exception_handler(StarletteHTTPException)
     async def unreadable_body(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -106,14 +141,59 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
     async def action_refused(request: Request, error: ActionRefused) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(error)})
 
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
+        return JSONResponse(status_code=403, content={"detail": str(error)})
+
+    @app.exception_handler(NotAnAssignee)
+    async def not_an_assignee(request: Request, error: NotAnAssignee) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={"detail": [{"loc": ["body", "assignee"], "msg": str(error), "type": "not_an_assignee"}]},
+        )
+
+    async def staff_action(
+        request: Request, principal: Principal, case_number: str, action: str, decision: BaseModel,
+        assignee: str | None = None,
+    ) -> RequestStatus:
+        """The console's gate (authorization.py) at the request's post as its workflow knows it
+        (the app database may not have it yet), then the Update, sent as the token's account."""
+        desk = current_desk(request)
+        post = (await desk.status(case_number)).post
+
+        def authorize() -> None:
+            with request.app.state.console.sessions() as db:
+                authorize_action(db, principal, post, action, assignee)
+
+        await run_in_threadpool(authorize)
+        return await desk.act(case_number, action, decision)
+
+    async def request_of(request: Request, caller: ApplicantSide, case_number: str) -> str:
+        """The id of the request the applicant-side caller may act on: the case's latest, if
+        the caller is an intake client or holds that request's secret."""
+        desk = current_desk(request)
+        if caller.intake_client is not None:
+            return await desk.request_id(case_number)
+        try:
+            request_id = await desk.request_id(case_number)
+        except CaseNotFound:
+            request_id = None  # a secret for no request is as wrong as one for another request
+        if request_id is None or not applicant_secrets_of(request).matches(request_id, caller.secret or ""):
+            raise refuse_invalid(request, "the applicant secret")
+        return request_id
+
     @app.post(
         "/api/requests",
         status_code=status.HTTP_201_CREATED,
-        responses={409: {"description": "The case already has a request in progress"}},
+        responses={**credential_refusals, 409: {"description": "The case already has a request in progress"}},
     )
-    async def submit_request(reschedule_request: RescheduleRequest, desk: DeskDependency) -> RequestStatus:
+    async def submit_request(
+        reschedule_request: RescheduleRequest, desk: DeskDependency, intake_client: IntakeCaller, request: Request
+    ) -> SubmittedRequest:
+        """An applicant's request, from the scheduling site. The answer carries the request's
+        applicant secret, this once; the acknowledgement email carries it too."""
         try:
-            return await desk.submit(reschedule_request)
+            submitted, request_id = await desk.submit(reschedule_request)
         except UnknownPost as error:
             raise HTTPException(
                 status_code=422,
@@ -121,35 +201,77 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
             ) from None
         except RequestAlreadyOpen as error:
             raise HTTPException(status_code=409, detail=str(error)) from None
+        secret = applicant_secrets_of(request).for_request(request_id)
+        return SubmittedRequest(**submitted.model_dump(), applicant_secret=secret)
 
-    @app.get("/api/requests/{case_number}", responses={404: refusals[404]})
-    async def request_status(case_number: CaseNumberPath, desk: DeskDependency) -> RequestStatus:
-        return await desk.status(case_number)
+    @app.get("/api/requests/{case_number}", responses={**credential_refusals, 404: refusals[404]})
+    async def request_status(case_number: CaseNumberPath, desk: DeskDependency, principal: StaffCaller) -> RequestStatus:
+        """The whole status, for staff who may read requests of its post."""
+        found = await desk.status(case_number)
+        authorize_reading(principal, found.post)
+        return found
 
-    @app.post("/api/requests/{case_number}/approve", responses=refusals)
-    async def approve(case_number: CaseNumberPath, approval: Approval, desk: DeskDependency) -> RequestStatus:
-        return await desk.act(case_number, "approve", approval)
+    @app.get("/api/requests/{case_number}/applicant-status", responses={**credential_refusals, 404: refusals[404]})
+    async def applicant_status(
+        case_number: CaseNumberPath, desk: DeskDependency, caller: ApplicantSideCaller, request: Request
+    ) -> ApplicantStatus:
+        """The status as the applicant sees it: no staff names, assignments or internal notes."""
+        await request_of(request, caller, case_number)
+        return ApplicantStatus.of(await desk.status(case_number))
 
-    @app.post("/api/requests/{case_number}/deny", responses=refusals)
-    async def deny(case_number: CaseNumberPath, denial: Denial, desk: DeskDependency) -> RequestStatus:
-        return await desk.act(case_number, "deny", denial)
+    @app.post("/api/requests/{case_number}/approve", responses=staff_refusals)
+    async def approve(
+        case_number: CaseNumberPath, approval: ApprovalBody, principal: StaffCaller, request: Request
+    ) -> RequestStatus:
+        return await staff_action(request, principal, case_number, "approve", approval.decision(principal.name))
 
-    @app.post("/api/requests/{case_number}/request-info", responses=refusals)
+    @app.post("/api/requests/{case_number}/deny", responses=staff_refusals)
+    async def deny(case_number: CaseNumberPath, denial: DenialBody, principal: StaffCaller, request: Request) -> RequestStatus:
+        return await staff_action(request, principal, case_number, "deny", denial.decision(principal.name))
+
+    @app.post("/api/requests/{case_number}/request-info", responses=staff_refusals)
     async def request_info(
-        case_number: CaseNumberPath, info_request: InfoRequest, desk: DeskDependency
+        case_number: CaseNumberPath, info_request: InfoRequestBody, principal: StaffCaller, request: Request
     ) -> RequestStatus:
-        return await desk.act(case_number, "request_info", info_request)
+        return await staff_action(request, principal, case_number, "request_info", info_request.decision(principal.name))
 
-    @app.post("/api/requests/{case_number}/provide-info", responses=refusals)
+    @app.post("/api/requests/{case_number}/claim", responses=staff_refusals)
+    async def claim(
+        case_number: CaseNumberPath, principal: StaffCaller, request: Request, body: ClaimBody | None = None
+    ) -> RequestStatus:
+        """The calling officer takes the request to work on."""
+        return await staff_action(request, principal, case_number, "claim", (body or ClaimBody()).decision(principal.name))
+
+    @app.post("/api/requests/{case_number}/assign", responses=staff_refusals)
+    async def assign(
+        case_number: CaseNumberPath, assignment: AssignmentBody, principal: StaffCaller, request: Request
+    ) -> RequestStatus:
+        """A supervisor gives the request to an officer of its post."""
+        return await staff_action(
+            request, principal, case_number, "assign", assignment.decision(principal.name), assignment.assignee
+        )
+
+    @app.post("/api/requests/{case_number}/extend-window", responses=staff_refusals)
+    async def extend_window(
+        case_number: CaseNumberPath, extension: WindowExtensionBody, principal: StaffCaller, request: Request
+    ) -> RequestStatus:
+        """A supervisor moves the current window's end by some business days."""
+        return await staff_action(request, principal, case_number, "extend_window", extension.decision(principal.name))
+
+    @app.post("/api/requests/{case_number}/provide-info", responses=staff_refusals)
     async def provide_info(
-        case_number: CaseNumberPath, info: InfoProvided, desk: DeskDependency
-    ) -> RequestStatus:
-        return await desk.act(case_number, "provide_info", info)
+        case_number: CaseNumberPath, info: InfoProvided, caller: ApplicantSideCaller, request: Request
+    ) -> ApplicantStatus:
+        """The applicant's answer to an information request."""
+        request_id = await request_of(request, caller, case_number)
+        return ApplicantStatus.of(await current_desk(request).act(case_number, "provide_info", info, request_id))
 
-    @app.post("/api/requests/{case_number}/withdraw", responses=refusals)
+    @app.post("/api/requests/{case_number}/withdraw", responses=staff_refusals)
     async def withdraw(
-        case_number: CaseNumberPath, withdrawal: Withdrawal, desk: DeskDependency
-    ) -> RequestStatus:
-        return await desk.act(case_number, "withdraw", withdrawal)
+        case_number: CaseNumberPath, withdrawal: Withdrawal, caller: ApplicantSideCaller, request: Request
+    ) -> ApplicantStatus:
+        """The applicant no longer wants the reschedule."""
+        request_id = await request_of(request, caller, case_number)
+        return ApplicantStatus.of(await current_desk(request).act(case_number, "withdraw", withdrawal, request_id))
 
     return app

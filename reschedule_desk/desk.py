@@ -36,7 +36,9 @@ class Desk:
         self._posts = settings.posts
         self._task_queue = settings.task_queue
 
-    async def submit(self, request: RescheduleRequest) -> RequestStatus:
+    async def submit(self, request: RescheduleRequest) -> tuple[RequestStatus, str]:
+        """Start the request's workflow: its status, and its request id (the first run id,
+        which the applicant's secret is made from)."""
         self._posts.post(request.post)  # UnknownPost before anything starts
         try:
             handle = await self._client.start_workflow(
@@ -59,12 +61,13 @@ class Desk:
                 f"case {request.case_number} already has a request in progress"
             ) from None
         description = await handle.describe()
-        return RequestStatus(
+        status = RequestStatus(
             case_number=request.case_number,
             post=request.post,
             status=RequestState.SUBMITTED,
             submitted_at=description.start_time,
         )
+        return status, description.run_id
 
     async def status(self, case_number: str) -> RequestStatus:
         handle = self._handle(case_number)
@@ -73,9 +76,21 @@ class Desk:
         except RPCError as error:
             raise self._translate(error, case_number) from None
 
-    async def act(self, case_number: str, action: str, decision: BaseModel) -> RequestStatus:
-        """Send one of the workflow's Updates (approve, deny, request_info, provide_info, withdraw)."""
-        handle = self._handle(case_number)
+    async def request_id(self, case_number: str) -> str:
+        """The id of the case's latest request: its workflow's run id (a request never
+        continues as new, so its first run is its only one)."""
+        try:
+            return (await self._handle(case_number).describe()).run_id
+        except RPCError as error:
+            raise self._translate(error, case_number) from None
+
+    async def act(
+        self, case_number: str, action: str, decision: BaseModel, request_id: str | None = None
+    ) -> RequestStatus:
+        """Send one of the workflow's Updates (approve, deny, request_info, provide_info,
+        withdraw, claim, assign, extend_window); to that request only, when `request_id`
+        is given, even if the case has had a newer one since."""
+        handle = self._handle(case_number, request_id)
         try:
             return await handle.execute_update(action, decision, result_type=RequestStatus)
         except WorkflowUpdateFailedError as failure:
@@ -91,8 +106,8 @@ class Desk:
                 ) from None
             raise
 
-    def _handle(self, case_number: str) -> WorkflowHandle:
-        return self._client.get_workflow_handle(workflow_id_for(case_number))
+    def _handle(self, case_number: str, request_id: str | None = None) -> WorkflowHandle:
+        return self._client.get_workflow_handle(workflow_id_for(case_number), run_id=request_id)
 
     @staticmethod
     def _translate(error: RPCError, case_number: str) -> Exception:

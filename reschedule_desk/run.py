@@ -21,7 +21,16 @@ from reschedule_desk.storage.database import migrate
 from reschedule_desk.temporal import bundled_binary, dev_server_arguments
 
 API_PORT = 8000
-UI_PORT = 8233
+# Every call to the API needs a credential and every decision an account: how to make the
+# first ones (README, "Who may call what").
+FIRST_STEPS = """\
+First accounts and credentials, in another terminal (. .venv/bin/activate):
+  reschedule users add admin.ana --role admin                      # the console's Accounts page
+  reschedule users add officer.kim --role officer --post nairobi   # then sign in at /
+  reschedule users token officer.kim                               # a Bearer token for the API
+  reschedule clients add scheduling-site                           # the intake client's token
+"""
+UI_PORT = 8233  # codec_server.UI_ORIGINS, the codec endpoint's default, is this port's origin
 
 
 def _wait_for_port(address: str, timeout: float = 60.0) -> None:
@@ -36,7 +45,7 @@ def _wait_for_port(address: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"nothing answers on {address} after {timeout:.0f}s")
 
 
-def _temporal_dev_server(settings: Settings, ui_port: int = UI_PORT) -> subprocess.Popen:
+def _temporal_dev_server(settings: Settings, ui_port: int = UI_PORT, api_port: int = API_PORT) -> subprocess.Popen:
     # Every port it opens (frontend, UI, HTTP API, metrics) is on the --ip address: loopback
     # by default, since Temporal's UI shows requests to anyone who reaches it.
     host, port = settings.temporal_address.rsplit(":", 1)
@@ -49,8 +58,13 @@ def _temporal_dev_server(settings: Settings, ui_port: int = UI_PORT) -> subproce
             "--port", port,
             "--ui-ip", host,
             "--ui-port", str(ui_port),
-            # The UI shows decoded payloads to signed-in officers and auditors only.
-            "--ui-codec-endpoint", f"http://127.0.0.1:{API_PORT}/codec",
+            # The UI shows decoded payloads to officers and auditors signed in to the console,
+            # once each has told the UI to send the console's cookie with codec calls (its
+            # "Codec Server" settings; reschedule_desk/codec_server.py): the dev server has
+            # no flag for it.
+            "--ui-codec-endpoint", f"http://127.0.0.1:{api_port}/codec",
+            # A back office's UI calls out to nothing but the desk and the server.
+            "--ui-disable-news-fetch",
             "--namespace", settings.temporal_namespace,
             "--db-filename", str(settings.var_dir / "temporal.db"),
             *dev_server_arguments(),
@@ -86,7 +100,8 @@ def main() -> int:
         _wait_for_port(f"127.0.0.1:{API_PORT}")
         print(
             f"\nReschedule desk running: API http://127.0.0.1:{API_PORT}/docs, "
-            f"Temporal UI http://127.0.0.1:{UI_PORT}, mail in {_shown(settings.mail_dir)}. Ctrl-C stops all.\n",
+            f"Temporal UI http://127.0.0.1:{UI_PORT}, mail in {_shown(settings.mail_dir)}. Ctrl-C stops all.\n"
+            f"{FIRST_STEPS}",
             flush=True,
         )
         while all(process.poll() is None for process in processes):

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
@@ -31,20 +31,24 @@ from typing import Any
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
-from fastapi import FastAPI
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from reschedule_desk.api import create_app
+from reschedule_desk.applicant_secrets import ApplicantSecrets
+from reschedule_desk.console.access import Role
+from reschedule_desk.desk import Desk
 from reschedule_desk.domain import search
 from reschedule_desk.domain.posts import PostsConfig, parse_posts
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import DEFAULT_POSTS_FILE, Settings
+from reschedule_desk.storage import accounts, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
+from reschedule_desk.storage.tables import Account
 from reschedule_desk.codec import PayloadKey, PayloadKeys
-from reschedule_desk.codec_server import install_codec_endpoint, require_codec_reader
 from reschedule_desk.temporal import bundled_binary, data_converter_with
 from tests.report import report_lines
 from worker import ACTIVITY_THREADS, build_worker
@@ -109,15 +113,22 @@ def posts() -> PostsConfig:
 TEST_PAYLOAD_KEY = PayloadKey("tests-1", hashlib.sha256(b"reschedule-desk test payload key").digest())
 TEST_PAYLOAD_KEYS = TEST_PAYLOAD_KEY.entry()
 TEST_DATA_CONVERTER = data_converter_with(PayloadKeys([TEST_PAYLOAD_KEY]))
+# Applicant secrets for activities run without settings; the same kind of test key.
+TEST_APPLICANT_SECRETS = ApplicantSecrets("reschedule-desk test secret key")
 
 
 @pytest.fixture
 def desk_settings(tmp_path: Path) -> Settings:
     """Embedded defaults, but everything in this test's own folder and task queue."""
+    return desk_settings_in(tmp_path)
+
+
+def desk_settings_in(folder: Path) -> Settings:
+    """Embedded defaults, everything in `folder`, on a task queue of its own; migrated."""
     settings = Settings.from_env(
         {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'desk.sqlite3'}",
-            "RESCHEDULE_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{folder / 'desk.sqlite3'}",
+            "RESCHEDULE_VAR_DIR": str(folder),
             "RESCHEDULE_POSTS": str(DEFAULT_POSTS_FILE),
             "RESCHEDULE_TASK_QUEUE": f"reschedule-desk-{uuid.uuid4().hex[:8]}",
             "RESCHEDULE_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS,
@@ -175,20 +186,22 @@ HISTORIES_DIR = Path(__file__).parent / "histories"
 
 @dataclass
 class CodecEndpoint:
-    """The desk's HTTP codec endpoint on loopback, for Temporal's own CLI (--codec-endpoint)."""
+    """The desk's HTTP codec endpoint on loopback, for Temporal's own CLI (--codec-endpoint),
+    with an auditor's real token (--codec-auth)."""
 
     url: str
+    token: str
 
     def cli_options(self) -> list[str]:
-        return ["--codec-endpoint", self.url]
+        return ["--codec-endpoint", self.url, "--codec-auth", f"Bearer {self.token}"]
 
 
 @pytest.fixture(scope="session")
-def codec_endpoint() -> Iterator[CodecEndpoint]:
-    """The codec endpoint with the test key, its sign-in satisfied, served by uvicorn."""
-    app = FastAPI()
-    install_codec_endpoint(app, TEST_DATA_CONVERTER.payload_codec)
-    app.dependency_overrides[require_codec_reader] = lambda: "auditor.tests"
+def codec_endpoint(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CodecEndpoint]:
+    """The desk's app with the test key, served by uvicorn, and an auditor's token for it."""
+    settings = desk_settings_in(tmp_path_factory.mktemp("codec"))
+    token = staff_token(settings.database_url, "auditor.tests", Role.AUDITOR, [])
+    app = create_app(desk=Desk(dev_env.client, settings), settings=settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -199,10 +212,44 @@ def codec_endpoint() -> Iterator[CodecEndpoint]:
             raise RuntimeError("the codec endpoint did not start")
         time.sleep(0.02)
     try:
-        yield CodecEndpoint(url=f"http://127.0.0.1:{port}/codec")
+        yield CodecEndpoint(url=f"http://127.0.0.1:{port}/codec", token=token)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# Credentials ---------------------------------------------------------------------------
+
+# A password for test accounts; the API tests sign in with tokens, never with it.
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def intake_token(database_url: str) -> str:
+    """A new intake client's token, in that app database."""
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            return tokens.add_intake_client(session, f"intake-{uuid.uuid4().hex[:8]}", datetime.now(UTC))
+    finally:
+        engine.dispose()
+
+
+def staff_token(database_url: str, name: str, role: Role, posts: list[str]) -> str:
+    """A token of the account `name` in that app database, made with that role and those
+    posts if it is new."""
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            if session.scalar(select(Account.id).where(Account.name == name)) is None:
+                accounts.add_account(session, name, role, posts, TEST_PASSWORD, datetime.now(UTC))
+            token, _ = tokens.issue_staff_token(session, name, datetime.now(UTC), label=uuid.uuid4().hex[:8])
+            return token
+    finally:
+        engine.dispose()
 
 
 # Databases -----------------------------------------------------------------------------

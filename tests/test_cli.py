@@ -15,7 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from reschedule_desk import cli
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import bundled_binary
-from tests.conftest import CodecEndpoint, make_request, running_worker, settings_for
+from reschedule_desk.console.access import Role
+from tests.conftest import CodecEndpoint, make_request, running_worker, settings_for, staff_token
 
 
 @pytest.mark.parametrize(
@@ -81,10 +82,12 @@ async def test_submit_status_and_decide_from_the_cli(
     dev_env: WorkflowEnvironment, desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     settings = settings_for(dev_env, desk_settings)
+    staff_token(settings.database_url, "officer.kim", Role.OFFICER, ["nairobi"])
     request_file, case_number = _request_file(tmp_path)
     async with running_worker(dev_env.client, settings):
         code, out, _ = await _cli(settings, monkeypatch, "submit", str(request_file))
         assert code == 0 and json.loads(out)["status"] == "SUBMITTED"
+        assert len(json.loads(out)["applicant_secret"]) >= 40
         await _wait_for(settings, monkeypatch, case_number, "PENDING_REVIEW")
 
         code, _, err = await _cli(settings, monkeypatch, "provide-info", case_number, "--answer", "Early.")
@@ -94,6 +97,38 @@ async def test_submit_status_and_decide_from_the_cli(
             settings, monkeypatch, "deny", case_number, "--officer", "officer.kim", "--reason", "Case transferred."
         )
         assert code == 0 and json.loads(out)["status"] == "DENIED"
+
+
+@pytest.mark.parametrize(
+    ("officer", "reason"),
+    [
+        ("anyone.at.all", "anyone.at.all is not an enabled account of the desk"),
+        ("officer.gone", "officer.gone is not an enabled account of the desk"),
+        ("auditor.lee", "an auditor may not decide requests"),
+        ("officer.sok", "nairobi is not one of your posts"),
+    ],
+)
+async def test_the_cli_decides_only_for_an_enabled_account_of_the_right_role_and_post(
+    dev_env: WorkflowEnvironment,
+    desk_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    officer: str,
+    reason: str,
+) -> None:
+    settings = settings_for(dev_env, desk_settings)
+    staff_token(settings.database_url, "auditor.lee", Role.AUDITOR, [])
+    staff_token(settings.database_url, "officer.sok", Role.OFFICER, ["phnom-penh"])
+    staff_token(settings.database_url, "officer.gone", Role.OFFICER, ["nairobi"])
+    await _cli(settings, monkeypatch, "users", "disable", "officer.gone")
+    request_file, case_number = _request_file(tmp_path)
+    async with running_worker(dev_env.client, settings):
+        assert (await _cli(settings, monkeypatch, "submit", str(request_file)))[0] == 0
+        await _wait_for(settings, monkeypatch, case_number, "PENDING_REVIEW")
+        code, _, err = await _cli(settings, monkeypatch, "approve", case_number, "--officer", officer)
+        assert code == 1 and err.strip() == f"reschedule: {reason}"
+        status = await _wait_for(settings, monkeypatch, case_number, "PENDING_REVIEW")
+        assert [step["action"] for step in status["history"]] == ["screen"]
 
 
 async def test_a_bad_request_file_is_refused_with_the_field_named(

@@ -12,7 +12,8 @@ import sys
 
 from pydantic import ValidationError
 
-from reschedule_desk.cli import audit, calendar, requests, users
+from reschedule_desk.cli import audit, calendar, clients, requests, users
+from reschedule_desk.console.access import Forbidden
 from reschedule_desk.desk import ActionRefused, CaseNotFound, RequestAlreadyOpen
 from reschedule_desk.domain.posts import PostsConfigError, UnknownPost
 from reschedule_desk.settings import Settings
@@ -20,7 +21,7 @@ from reschedule_desk.settings import Settings
 REFUSED = 1
 BAD_INPUT = 2
 
-VERB_GROUPS = (requests, calendar, users, audit)
+VERB_GROUPS = (requests, calendar, users, clients, audit)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValidationError, ValueError, UnknownPost, PostsConfigError, OSError) as error:
         print(f"reschedule: {error}", file=sys.stderr)
         return BAD_INPUT
-    except (ActionRefused, CaseNotFound, RequestAlreadyOpen) as error:
+    except (ActionRefused, CaseNotFound, RequestAlreadyOpen, Forbidden) as error:
         print(f"reschedule: {error}", file=sys.stderr)
         return REFUSED
     except RuntimeError as error:  # the Temporal client's "failed client connect"

@@ -1,4 +1,9 @@
-"""`reschedule submit|status|approve|...`: requests and the actions on them."""
+"""`reschedule submit|status|approve|...`: requests and the actions on them.
+
+These verbs talk to Temporal directly: whoever can reach its frontend can send the same
+Updates without this CLI (README, "Who may decide"). The CLI itself acts only for an
+enabled account of the right role and post.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from reschedule_desk.applicant_secrets import applicant_secrets
+from reschedule_desk.authorization import acting_account, authorize_action, post_of_request
+from reschedule_desk.cli.users import sessions_of
 from reschedule_desk.desk import Desk
 from reschedule_desk.domain.decisions import (
     Approval,
@@ -19,6 +27,7 @@ from reschedule_desk.domain.decisions import (
     WindowExtension,
     Withdrawal,
 )
+from reschedule_desk.domain.lifecycle import RequestStatus, SubmittedRequest
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import connect
@@ -95,10 +104,12 @@ def _submit(args: argparse.Namespace, settings: Settings) -> int:
     request = RescheduleRequest.model_validate_json(args.file.read_text(encoding="utf-8"))
     settings.posts.post(request.post)  # an unknown post is refused before connecting
 
-    async def submit() -> BaseModel:
+    async def submit() -> tuple[RequestStatus, str]:
         return await (await _desk(settings)).submit(request)
 
-    print(asyncio.run(submit()).model_dump_json(indent=2))
+    status, request_id = asyncio.run(submit())
+    secret = applicant_secrets(settings).for_request(request_id)
+    print(SubmittedRequest(**status.model_dump(), applicant_secret=secret).model_dump_json(indent=2))
     return 0
 
 
@@ -110,8 +121,22 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _authorize(args: argparse.Namespace, settings: Settings, action: str) -> None:
+    """A staff verb talks to Temporal directly, an operator's power: it still acts only for
+    an enabled account whose role and posts allow it (Forbidden, naming what is missing).
+    The applicant's verbs name no one."""
+    actor = args.supervisor if action in ("assign", "extend_window") else getattr(args, "officer", None)
+    if actor is None:
+        return
+    with sessions_of(settings)() as session:
+        principal = acting_account(session, actor)
+        post = post_of_request(session, args.case_number)
+        authorize_action(session, principal, post, action, args.officer if action == "assign" else None)
+
+
 def _act(args: argparse.Namespace, settings: Settings) -> int:
     action, decision = _decision(args)
+    _authorize(args, settings, action)
 
     async def act() -> BaseModel:
         return await (await _desk(settings)).act(args.case_number, action, decision)

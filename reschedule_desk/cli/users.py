@@ -1,4 +1,5 @@
-"""`reschedule users add|list|disable|enable`: the console's accounts.
+"""`reschedule users add|list|disable|enable|token|revoke-token`: the desk's staff accounts,
+and their API tokens.
 
 The password is asked for twice at a terminal, or read from standard input (one line)
 when it is not a terminal, so scripts can pipe it in; it never appears in arguments,
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 
 from reschedule_desk.console.access import Role
 from reschedule_desk.settings import Settings
-from reschedule_desk.storage import accounts
+from reschedule_desk.storage import accounts, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 
 REFUSED = 1
@@ -36,13 +37,34 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
     listing = user_verbs.add_parser("list", help="list the accounts")
     listing.set_defaults(run=_list)
 
-    for verb, summary in (("disable", "disable an account and end its sessions"), ("enable", "enable an account again")):
+    for verb, summary in (
+        ("disable", "disable an account and end its sessions and API tokens"),
+        ("enable", "enable an account again (its tokens stay ended)"),
+    ):
         parser = user_verbs.add_parser(verb, help=summary)
         parser.add_argument("name")
         parser.set_defaults(run=_set_disabled)
 
+    token = user_verbs.add_parser(
+        "token", help="make an API token for an account; printed once, alone on the last line"
+    )
+    token.add_argument("name")
+    token.add_argument("--label", default=tokens.DEFAULT_LABEL, help="which token this is, e.g. a laptop or a script")
+    token.add_argument(
+        "--expires-in-days", type=int, default=tokens.DEFAULT_LIFETIME_DAYS,
+        help=f"default {tokens.DEFAULT_LIFETIME_DAYS}, at most {tokens.MAX_LIFETIME_DAYS}",
+    )
+    token.set_defaults(run=_token)
 
-def _sessions(settings: Settings):
+    revoke = user_verbs.add_parser("revoke-token", help="end an account's token of one label, or all of them")
+    revoke.add_argument("name")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--label")
+    which.add_argument("--all", action="store_true")
+    revoke.set_defaults(run=_revoke_token)
+
+
+def sessions_of(settings: Settings):
     migrate(settings.database_url)  # the accounts may come before the first `make run`
     return make_sessionmaker(make_engine(settings.database_url))
 
@@ -61,7 +83,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
         settings.posts.post(post)  # an unknown post is bad input, named
     password = _read_password()
     try:
-        with _sessions(settings).begin() as session:
+        with sessions_of(settings).begin() as session:
             account = accounts.add_account(session, args.name, Role(args.role), args.posts, password, datetime.now(UTC))
             print(_line(account))
     except accounts.AccountExists as exists:
@@ -71,7 +93,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    with _sessions(settings)() as session:
+    with sessions_of(settings)() as session:
         for account in accounts.accounts(session):
             print(_line(account))
     return 0
@@ -79,11 +101,36 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _set_disabled(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        with _sessions(settings).begin() as session:
+        with sessions_of(settings).begin() as session:
             print(_line(accounts.set_disabled(session, args.name, args.users_verb == "disable", datetime.now(UTC))))
     except accounts.UnknownAccount as unknown:
         print(f"reschedule: {unknown}", file=sys.stderr)
         return REFUSED
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        with sessions_of(settings).begin() as session:
+            token, row = tokens.issue_staff_token(
+                session, args.name, datetime.now(UTC), label=args.label, expires_in_days=args.expires_in_days
+            )
+            print(f"token {row.label} for {args.name}, expires {row.expires_at:%Y-%m-%d %H:%M} UTC; shown this once:")
+    except (accounts.UnknownAccount, tokens.TokenLabelTaken) as refusal:
+        print(f"reschedule: {refusal}", file=sys.stderr)
+        return REFUSED
+    print(token)
+    return 0
+
+
+def _revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        with sessions_of(settings).begin() as session:
+            ended = tokens.revoke_staff_tokens(session, args.name, None if args.all else args.label)
+    except accounts.UnknownAccount as unknown:
+        print(f"reschedule: {unknown}", file=sys.stderr)
+        return REFUSED
+    print(f"{ended} token{'s' if ended != 1 else ''} of {args.name} ended")
     return 0
 
 

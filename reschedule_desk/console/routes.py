@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from reschedule_desk.audit.auditor import Auditor
 from reschedule_desk.audit.render import TIMELINE_PAGE_CSP, timeline_html
 from reschedule_desk.console import views
+from reschedule_desk.authorization import authorize_action, post_of_request
+from reschedule_desk.callers import CredentialRefused, token_holder
 from reschedule_desk.console.access import (
-    ACTION_PERMISSIONS,
     Forbidden,
     Permission,
     Principal,
@@ -54,7 +55,7 @@ from reschedule_desk.domain.decisions import Approval, Assignment, Claim, Denial
 from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState
 from reschedule_desk.settings import TEMPLATES_DIR, Settings
 from reschedule_desk.temporal import connect, data_converter
-from reschedule_desk.storage import accounts, queue
+from reschedule_desk.storage import accounts, queue, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import OutboxMessage
 
@@ -79,6 +80,8 @@ class ConsoleState:
 
     settings: Settings
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    # Invalid API tokens and applicant secrets, per address (reschedule_desk/callers.py).
+    credential_throttle: SignInThrottle = field(default_factory=SignInThrottle)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @cached_property
@@ -185,12 +188,25 @@ def signed_in(request: Request) -> Principal:
 
 def codec_reader(request: Request) -> str:
     """For the payload codec endpoint (reschedule_desk/codec_server.py), which is no console
-    page: the signed-in account's name if it may read requests; 401 or 403 otherwise."""
-    request.state.console_session = _console(request).cookies.load(request.cookies.get(SESSION_COOKIE))
-    try:
-        principal = signed_in(request)
-    except NotSignedIn:
-        raise HTTPException(status_code=401, detail="the codec endpoint needs a signed-in officer or auditor") from None
+    page: the name of the officer, supervisor or auditor calling, by their Bearer token
+    (Temporal's CLI: --codec-auth "Bearer <token>") or their console session (Temporal's UI
+    in the same browser); 401 or 403 otherwise."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise CredentialRefused("the codec endpoint takes Authorization: Bearer <token>")
+        principal = token_holder(request, token.strip()).principal
+        if principal is None:
+            raise HTTPException(status_code=403, detail="an intake client's token may not read applicants' payloads")
+    else:
+        request.state.console_session = _console(request).cookies.load(request.cookies.get(SESSION_COOKIE))
+        try:
+            principal = signed_in(request)
+        except NotSignedIn:
+            raise CredentialRefused(
+                "the codec endpoint needs an officer's or auditor's token, or their console session"
+            ) from None
     if not can(principal, Permission.VIEW_REQUEST):
         raise HTTPException(status_code=403, detail=f"the {principal.role.value} role may not read applicants' payloads")
     return principal.name
@@ -423,20 +439,21 @@ async def timeline_page(request: Request, principal: SignedIn, case_number: str)
 
 
 async def _act(
-    request: Request, principal: Principal, case_number: str, action: str, decision: Callable[[], BaseModel]
+    request: Request,
+    principal: Principal,
+    case_number: str,
+    action: str,
+    decision: Callable[[], BaseModel],
+    assignee: str | None = None,
 ) -> Response:
     """Send one Update for the signed-in account, after the access rules allow it."""
-    console = _console(request)
 
-    def post_of_request() -> str:
-        with console.sessions() as db:
-            row = queue.latest_request(db, case_number)
-            if row is None:
-                raise PageNotFound(f"No request for case {case_number.upper()} has been screened yet.")
-            return row.post
+    def authorize() -> None:
+        with _console(request).sessions() as db:
+            authorize_action(db, principal, post_of_request(db, case_number), action, assignee)
 
-    require(principal, ACTION_PERMISSIONS[action], await run_in_threadpool(post_of_request))
     try:
+        await run_in_threadpool(authorize)
         update = decision()
         await _desk(request).act(case_number, action, update)
     except (ValidationError, ValueError) as invalid:
@@ -493,21 +510,10 @@ async def claim(request: Request, principal: SignedIn, case_number: str) -> Resp
 
 @router.post("/requests/{case_number}/assign", dependencies=CHECKED_FORM)
 async def assign(request: Request, principal: SignedIn, case_number: str, officer: Annotated[str, Form()] = "") -> Response:
-    console = _console(request)
-
-    def workers() -> list[str]:
-        with console.sessions() as db:
-            row = queue.latest_request(db, case_number)
-            return accounts.workers_at(db, row.post) if row else []
-
-    allowed = await run_in_threadpool(workers)
-
-    def assignment() -> Assignment:
-        if officer not in allowed:
-            raise ValueError(f"{officer or 'nobody'} is not an officer of this request's post")
-        return Assignment(supervisor_id=principal.name, officer_id=officer)
-
-    return await _act(request, principal, case_number, "assign", assignment)
+    return await _act(
+        request, principal, case_number, "assign",
+        lambda: Assignment(supervisor_id=principal.name, officer_id=officer), assignee=officer,
+    )
 
 
 @router.post("/requests/{case_number}/extend-window", dependencies=CHECKED_FORM)
@@ -558,9 +564,12 @@ def _accounts_page(request: Request, status_code: int = 200, **context) -> HTMLR
     console = _console(request)
     with console.sessions() as db:
         listed = [(account, accounts.principal_of(account)) for account in accounts.accounts(db)]
+        api_tokens = tokens.staff_tokens(db)
+        clients = tokens.intake_clients(db)
     return _render(
         request, "accounts.html.j2", status_code=status_code, listed=listed, roles=list(Role),
-        posts=list(console.settings.posts.posts.values()), **context,
+        posts=list(console.settings.posts.posts.values()), api_tokens=api_tokens, clients=clients,
+        now=console.clock(), **context,
     )
 
 
@@ -599,6 +608,29 @@ def disable_account(request: Request, principal: SignedIn, name: str) -> Respons
 @router.post("/accounts/{name}/enable", dependencies=CHECKED_FORM)
 def enable_account(request: Request, principal: SignedIn, name: str) -> Response:
     return _set_disabled(request, principal, name, False)
+
+
+@router.post("/accounts/{name}/tokens/{label}/revoke", dependencies=CHECKED_FORM)
+def revoke_token(request: Request, principal: SignedIn, name: str, label: str) -> Response:
+    require(principal, Permission.MANAGE_ACCOUNTS)
+    try:
+        with _console(request).sessions.begin() as db:
+            tokens.revoke_staff_tokens(db, name, label)
+    except accounts.UnknownAccount as missing:
+        raise PageNotFound(str(missing)) from None
+    return RedirectResponse("/accounts", status_code=303)
+
+
+@router.post("/intake-clients/{name}/revoke", dependencies=CHECKED_FORM)
+def revoke_intake_client(request: Request, principal: SignedIn, name: str) -> Response:
+    require(principal, Permission.MANAGE_ACCOUNTS)
+    console = _console(request)
+    try:
+        with console.sessions.begin() as db:
+            tokens.revoke_intake_client(db, name, console.clock())
+    except tokens.UnknownClient as missing:
+        raise PageNotFound(str(missing)) from None
+    return RedirectResponse("/accounts", status_code=303)
 
 
 def _set_disabled(request: Request, principal: Principal, name: str, disabled: bool) -> Response:

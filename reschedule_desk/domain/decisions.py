@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from reschedule_desk.domain.request import free_text
 
@@ -85,3 +86,62 @@ ACTIONS: dict[str, type[_Action]] = {
     "assign": Assignment,
     "extend_window": WindowExtension,
 }
+
+
+# -- what a staff caller of the API sends ---------------------------------------------------
+
+
+class _StaffBody(BaseModel):
+    """The body of a staff route. Who acts is the account of the caller's token, so a body
+    naming an officer or a supervisor is refused, naming the field, rather than ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    officer_id: SkipJsonSchema[None] = None
+    supervisor_id: SkipJsonSchema[None] = None
+
+    @field_validator("officer_id", "supervisor_id", mode="before")
+    @classmethod
+    def _the_actor_is_the_token_holder(cls, value: object, info: ValidationInfo) -> None:
+        raise ValueError(f"{info.field_name} is not accepted: the decision is recorded for the token's account")
+
+
+class ApprovalBody(_StaffBody):
+    note: Note | None = None
+
+    def decision(self, actor: str) -> Approval:
+        return Approval(officer_id=actor, note=self.note)
+
+
+class DenialBody(_StaffBody):
+    reason: Note = Field(description="The reason the applicant reads.")
+
+    def decision(self, actor: str) -> Denial:
+        return Denial(officer_id=actor, reason=self.reason)
+
+
+class InfoRequestBody(_StaffBody):
+    needed: Note = Field(description="What the applicant must send.")
+
+    def decision(self, actor: str) -> InfoRequest:
+        return InfoRequest(officer_id=actor, needed=self.needed)
+
+
+class ClaimBody(_StaffBody):
+    def decision(self, actor: str) -> Claim:
+        return Claim(officer_id=actor)
+
+
+class AssignmentBody(_StaffBody):
+    assignee: OfficerId = Field(description="The officer of the request's post who works it from now on.")
+
+    def decision(self, actor: str) -> Assignment:
+        return Assignment(supervisor_id=actor, officer_id=self.assignee)
+
+
+class WindowExtensionBody(_StaffBody):
+    business_days: int = Field(ge=1, le=30)
+    reason: Note
+
+    def decision(self, actor: str) -> WindowExtension:
+        return WindowExtension(supervisor_id=actor, business_days=self.business_days, reason=self.reason)

@@ -106,3 +106,53 @@ class RequestStatus(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status.is_open
+
+
+class SubmittedRequest(RequestStatus):
+    """The answer to a submission: the status, and the request's applicant secret."""
+
+    applicant_secret: str = Field(
+        description="The applicant's secret for this request, shown this once (the acknowledgement email carries it "
+        "too). It reads the request's applicant status, answers an information request and withdraws."
+    )
+
+
+class ApplicantStep(BaseModel):
+    """A change of the request's state, without who made it."""
+
+    at: datetime
+    status: RequestState
+
+
+class ApplicantStatus(BaseModel):
+    """A request as its applicant sees it: no officer's name, no assignment, no reminder
+    to the unit, no window extension and its reason, no ignored signal."""
+
+    case_number: str
+    post: str
+    status: RequestState
+    submitted_at: datetime
+    answer_due_at: datetime | None = Field(
+        default=None, description="INFO_REQUESTED: the answer must arrive before this, or the request expires."
+    )
+    information_needed: str | None = Field(default=None, description="INFO_REQUESTED: what the post asks for.")
+    denial_reason: str | None = Field(default=None, description="DENIED: the officer's reason, as emailed.")
+    failed_rules: list[RuleOutcome] = Field(default_factory=list)
+    steps: list[ApplicantStep] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, status: RequestStatus) -> ApplicantStatus:
+        def latest_note(action: str) -> str | None:
+            return next((t.note for t in reversed(status.history) if t.action == action), None)
+
+        return cls(
+            case_number=status.case_number,
+            post=status.post,
+            status=status.status,
+            submitted_at=status.submitted_at,
+            answer_due_at=status.window_ends_at if status.status is RequestState.INFO_REQUESTED else None,
+            information_needed=latest_note("request_info") if status.status is RequestState.INFO_REQUESTED else None,
+            denial_reason=latest_note("deny") if status.status is RequestState.DENIED else None,
+            failed_rules=status.failed_rules,
+            steps=[ApplicantStep(at=t.at, status=t.to_state) for t in status.history if t.to_state != t.from_state],
+        )

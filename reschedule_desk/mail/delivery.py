@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from reschedule_desk.applicant_secrets import MARKER
 from reschedule_desk.settings import Settings
 
 # One sender for every post: no-reply, since applicants write to the post through its
@@ -43,6 +44,7 @@ class QueuedEmail(Protocol):
     """What an email needs to be sent: an outbox row (storage.tables.OutboxMessage) has it."""
 
     message_key: str
+    request_id: str
     recipient: str
     subject: str
     text_body: str
@@ -65,12 +67,19 @@ def message_id_for(message_key: str, sender: Address) -> str:
     return f"<{key_token(message_key)}@{sender.domain or 'localhost'}>"
 
 
-def build_message(queued: QueuedEmail, sender: Address | str = DEFAULT_SENDER) -> EmailMessage:
+def build_message(
+    queued: QueuedEmail, sender: Address | str = DEFAULT_SENDER, applicant_secret: str | None = None
+) -> EmailMessage:
     """multipart/alternative (text, then HTML), or text alone when there is no HTML part.
     Everything comes from the queued email, Date included (when it was queued), so every
-    retry builds the very same message with the same Message-ID."""
+    retry builds the very same message with the same Message-ID. `applicant_secret`
+    takes the place of the marker the outbox holds (reschedule_desk/applicant_secrets.py)."""
     if isinstance(sender, str):
         sender = _parse_address(sender)
+
+    def as_sent(body: str) -> str:
+        return body.replace(MARKER, applicant_secret) if applicant_secret else body
+
     message = EmailMessage()
     message["From"] = sender
     message["To"] = queued.recipient
@@ -79,9 +88,9 @@ def build_message(queued: QueuedEmail, sender: Address | str = DEFAULT_SENDER) -
     message["Message-ID"] = message_id_for(queued.message_key, sender)
     # RFC 3834: tells auto-responders (out-of-office) not to answer a no-reply sender.
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(queued.text_body)
+    message.set_content(as_sent(queued.text_body))
     if queued.html_body:
-        message.add_alternative(queued.html_body, subtype="html")
+        message.add_alternative(as_sent(queued.html_body), subtype="html")
     return message
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from reschedule_desk.applicant_secrets import MARKER as APPLICANT_SECRET_MARKER
 from reschedule_desk.domain.appointments import change_rule_text, closing_rule_text
 from reschedule_desk.domain.lifecycle import RequestState, RuleOutcome
 from reschedule_desk.domain.posts import Post
@@ -122,6 +123,8 @@ class EmailContext(BaseModel):
             "approval_email_release_at": self.approval_email_release_at,
             "business_days": business_days,
             "visa_bulletin_caution": self.request.visa_class in PREFERENCE_CATEGORIES,
+            # The secret itself is written in only as the email leaves (applicant_secrets.py).
+            "applicant_secret": APPLICANT_SECRET_MARKER,
         }
 
 

@@ -16,12 +16,12 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from reschedule_desk.console.access import Principal, Role, can_work, check_account_posts
 from reschedule_desk.domain.decisions import OfficerId
-from reschedule_desk.storage.tables import Account, AccountPost
+from reschedule_desk.storage.tables import Account, AccountPost, ApiToken
 
 # Lock-out: this many failures in a row lock the account for LOCKOUT.
 MAX_FAILED_SIGN_INS = 5
@@ -100,11 +100,12 @@ def account_named(session: Session, name: str) -> Account:
 
 
 def set_disabled(session: Session, name: str, disabled: bool, now: datetime) -> Account:
-    """Disable (ending its sessions) or enable an account."""
+    """Disable (ending its sessions and its API tokens, for good) or enable an account."""
     account = account_named(session, name)
     if disabled and account.disabled_at is None:
         account.disabled_at = now
         account.session_version += 1
+        session.execute(delete(ApiToken).where(ApiToken.account_id == account.id))
     elif not disabled:
         account.disabled_at = None
         account.failed_sign_ins = 0

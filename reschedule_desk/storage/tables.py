@@ -276,3 +276,40 @@ class AccountPost(Base):
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
     post: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class IntakeClient(Base):
+    """A system that submits applicants' requests (the scheduling site). Revoking one keeps
+    its row, so the name is not given to another system later."""
+
+    __tablename__ = "intake_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token of a staff account or of an intake client (exactly one of the two).
+
+    The token reads `rdt.<token_id>.<secret>`: `token_id` finds the row, and only the
+    secret's SHA-256 is kept. Revoking a token deletes its row."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("account_id", "label"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    intake_client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intake_clients.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    account: Mapped[Account | None] = relationship(lazy="joined")
+    intake_client: Mapped[IntakeClient | None] = relationship(lazy="joined")

@@ -30,7 +30,7 @@ from reschedule_desk.desk import Desk
 from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
 from reschedule_desk.domain.request import workflow_id_for
 from reschedule_desk.settings import PROJECT_ROOT, Settings
-from tests.conftest import free_port, make_request, running_worker
+from tests.conftest import bearer, free_port, intake_token, make_request, running_worker, staff_token
 from tests.console.conftest import PASSWORD
 from tests.workflows.test_reschedule_request import send_email_times
 
@@ -100,9 +100,9 @@ async def console_url(
             await serving
 
 
-async def pending_review(api: httpx.AsyncClient, case_number: str) -> None:
+async def pending_review(api: httpx.AsyncClient, case_number: str, staff: dict[str, str]) -> None:
     for _ in range(200):
-        response = await api.get(f"/api/requests/{case_number}")
+        response = await api.get(f"/api/requests/{case_number}", headers=staff)
         if response.status_code == 200 and response.json()["status"] == "PENDING_REVIEW":
             return
         await asyncio.sleep(0.05)
@@ -124,7 +124,7 @@ async def fits(page, width: int) -> bool:
 
 
 async def test_an_officer_approves_in_the_browser_and_one_approval_email_follows_the_release(
-    chromium: Path, console_url: str, time_skipping_env: WorkflowEnvironment, smtp_server
+    chromium: Path, console_url: str, time_skipping_env: WorkflowEnvironment, smtp_server, console_settings: Settings
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
@@ -133,8 +133,10 @@ async def test_an_officer_approves_in_the_browser_and_one_approval_email_follows
     document = make_request(now=await time_skipping_env.get_current_time())
     case = document["case_number"]
     async with httpx.AsyncClient(base_url=console_url) as api:
-        assert (await api.post("/api/requests", json=document)).status_code == 201
-        await pending_review(api, case)
+        intake = bearer(intake_token(console_settings.database_url))
+        assert (await api.post("/api/requests", json=document, headers=intake)).status_code == 201
+        auditor = bearer(staff_token(console_settings.database_url, "auditor.lee", Role.AUDITOR, []))
+        await pending_review(api, case, auditor)
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)

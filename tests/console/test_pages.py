@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from reschedule_desk.domain.lifecycle import RequestState
-from reschedule_desk.storage import repository
-from reschedule_desk.storage.tables import OutboxMessage
+from reschedule_desk.storage import repository, tokens
+from reschedule_desk.storage.tables import ApiToken, OutboxMessage
 from tests.console.conftest import NOW
 
 # Closing time in Nairobi (16:30, UTC+3) on a day of that week.
@@ -179,6 +179,33 @@ async def test_an_admin_adds_an_account_that_can_then_sign_in(signed_in, browser
     dara = browser()
     assert (await dara.sign_in("officer.dara", "a long enough secret")).status_code == 303
     assert "officer.dara · officer · phnom-penh" in (await dara.get("/")).text
+
+
+async def test_the_accounts_page_lists_each_accounts_tokens_and_revokes_one(signed_in, db) -> None:
+    with db.begin() as session:
+        token, _ = tokens.issue_staff_token(session, "officer.kim", NOW, label="laptop")
+        tokens.add_intake_client(session, "scheduling-site", NOW)
+    admin = await signed_in("admin.ana")
+    page = (await admin.get("/accounts")).text
+    assert re.search(r"officer\.kim</td>\s*<td data-label=\"Label\">laptop</td>", page)
+    assert "2026-11-23 06:00 UTC" in page and "never" in page and "2027-02-21 06:00 UTC" in page
+    assert token.split(".")[2] not in page, "a token is shown once, when made, never again"
+    assert "scheduling-site" in page
+    revoked = await admin.submit("/accounts/officer.kim/tokens/laptop/revoke", follow_redirects=True)
+    assert revoked.status_code == 200 and "No account has a token." in revoked.text
+    with db() as session:
+        assert tokens.token_holder(session, token, NOW) is None
+
+
+async def test_an_officer_may_not_revoke_tokens(signed_in, db) -> None:
+    with db.begin() as session:
+        tokens.issue_staff_token(session, "officer.njeri", NOW)
+    officer = await signed_in("officer.kim")
+    await officer.get("/")
+    refused = await officer.submit("/accounts/officer.njeri/tokens/default/revoke")
+    assert refused.status_code == 403
+    with db() as session:
+        assert session.scalars(select(ApiToken)).all()
 
 
 async def test_an_account_without_the_posts_its_role_needs_is_refused(signed_in) -> None:

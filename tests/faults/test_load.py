@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from reschedule_desk.storage.tables import AuditEvent, OutboxMessage, OutboxStatus
-from tests.conftest import make_request
+from reschedule_desk.console.access import Role
+from tests.conftest import bearer, intake_token, make_request, staff_token
 from tests.faults.harness import assert_nothing_half_written, desk_in_processes, wait_for
 from tests.report import report
 
@@ -29,23 +30,24 @@ IN_FLIGHT = 32
 # 2-core machine the whole run has taken from under 4 to over 7 minutes.
 DEADLINE_SECONDS = 1200.0
 
-# Each request's decision, by its number: the state and the email it ends with.
+# Each request's decision, by its number: who sends it (a key of the credentials), the
+# state and the email it ends with.
 DECISIONS = (
-    ("approve", {"officer_id": "officer.kim", "note": "Medical hold confirmed."}, "APPROVED"),
-    ("deny", {"officer_id": "officer.sok", "reason": "The case was transferred."}, "DENIED"),
-    ("approve", {"officer_id": "officer.kim"}, "APPROVED"),
-    ("withdraw", {"reason": "I will travel later."}, "WITHDRAWN"),
+    ("approve", {"note": "Medical hold confirmed."}, "officer.kim", "APPROVED"),
+    ("deny", {"reason": "The case was transferred."}, "officer.njeri", "DENIED"),
+    ("approve", {}, "officer.kim", "APPROVED"),
+    ("withdraw", {"reason": "I will travel later."}, "intake", "WITHDRAWN"),
 )
 
 
-async def submit(api: httpx.AsyncClient, document: dict) -> None:
-    response = await api.post("/api/requests", json=document)
+async def submit(api: httpx.AsyncClient, document: dict, credentials: dict) -> None:
+    response = await api.post("/api/requests", json=document, headers=credentials["intake"])
     assert response.status_code == 201, response.text
 
 
-async def decide(api: httpx.AsyncClient, case: str, number: int) -> str:
-    action, body, _ = DECISIONS[number % len(DECISIONS)]
-    response = await api.post(f"/api/requests/{case}/{action}", json=body)
+async def decide(api: httpx.AsyncClient, case: str, number: int, credentials: dict) -> str:
+    action, body, caller, _ = DECISIONS[number % len(DECISIONS)]
+    response = await api.post(f"/api/requests/{case}/{action}", json=body, headers=credentials[caller])
     assert response.status_code == 200, response.text
     return response.json()["status"]
 
@@ -55,6 +57,13 @@ async def test_thousands_of_requests_through_the_api_add_up_exactly(tmp_path: Pa
         desk.worker("worker-a").start()
         desk.worker("worker-b").start()
         api_process = desk.start_api()
+        credentials = {
+            "intake": bearer(intake_token(postgres_schema_url)),
+            **{
+                name: bearer(staff_token(postgres_schema_url, name, Role.OFFICER, ["nairobi"]))
+                for name in ("officer.kim", "officer.njeri")
+            },
+        }
 
         documents = [make_request() for _ in range(REQUESTS)]
         cases = [document["case_number"] for document in documents]
@@ -71,13 +80,13 @@ async def test_thousands_of_requests_through_the_api_add_up_exactly(tmp_path: Pa
             # Submitted all at once (IN_FLIGHT at a time), then decided all at once as
             # their screening completes, while the rest are still being screened.
             async def run() -> list[str]:
-                await asyncio.gather(*(bounded(submit(api, document)) for document in documents))
+                await asyncio.gather(*(bounded(submit(api, document, credentials)) for document in documents))
                 submitted_in = time.monotonic() - started
                 await wait_for(
                     lambda: desk.count(AuditEvent) >= REQUESTS, DEADLINE_SECONDS, "every request screened", 1.0
                 )
                 outcomes = await asyncio.gather(
-                    *(bounded(decide(api, case, number)) for number, case in enumerate(cases))
+                    *(bounded(decide(api, case, number, credentials)) for number, case in enumerate(cases))
                 )
                 return submitted_in, outcomes
 
@@ -85,7 +94,7 @@ async def test_thousands_of_requests_through_the_api_add_up_exactly(tmp_path: Pa
         outcomes = Counter(statuses)
         decided_in = time.monotonic() - started
 
-        expected = Counter(DECISIONS[number % len(DECISIONS)][2] for number in range(REQUESTS))
+        expected = Counter(DECISIONS[number % len(DECISIONS)][3] for number in range(REQUESTS))
         assert outcomes == expected
         emails = 2 * REQUESTS  # an acknowledgement and the decision's email each
         await wait_for(

@@ -19,7 +19,7 @@ from reschedule_desk.storage import repository
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.storage.repository import OutboxDraft
 from reschedule_desk.storage.tables import OutboxStatus
-from tests.conftest import reschedule_request
+from tests.conftest import TEST_APPLICANT_SECRETS, reschedule_request
 from tests.storage.conftest import step_entry
 
 
@@ -51,7 +51,7 @@ def test_a_retry_after_the_server_took_the_email_records_it_without_sending_it_a
 ) -> None:
     sessions, key = queued
     transport = CountingTransport()
-    activities = EmailActivities(sessions, transport)
+    activities = EmailActivities(sessions, transport, TEST_APPLICANT_SECRETS)
 
     first = ActivityEnvironment()
     heartbeats: list[tuple] = []
@@ -79,5 +79,5 @@ def test_a_retry_after_the_server_took_the_email_records_it_without_sending_it_a
 def test_a_first_attempt_sends(queued) -> None:
     sessions, key = queued
     transport = CountingTransport()
-    assert ActivityEnvironment().run(EmailActivities(sessions, transport).send_email, key) is DeliveryResult.SENT
+    assert ActivityEnvironment().run(EmailActivities(sessions, transport, TEST_APPLICANT_SECRETS).send_email, key) is DeliveryResult.SENT
     assert transport.delivered == [key]

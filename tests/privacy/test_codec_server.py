@@ -55,8 +55,16 @@ async def test_without_a_signed_in_officer_or_auditor_nothing_is_decoded() -> No
         for path, body in (("/codec/decode", sealed), ("/codec/encode", PLAIN)):
             refused = await anonymous.post(path, json=body)
             assert refused.status_code == 401
-            assert refused.json() == {"detail": "the codec endpoint needs a signed-in officer or auditor"}
+            assert refused.json() == {"detail": "the codec endpoint needs an officer's or auditor's credential"}
             assert "Canary" not in refused.text
+
+
+async def test_a_refusal_is_readable_by_temporals_ui_so_it_shows_the_reason() -> None:
+    async with client(codec_app(signed_in=False)) as anonymous:
+        refused = await anonymous.post("/codec/decode", json=PLAIN, headers={"Origin": "http://127.0.0.1:8233"})
+        elsewhere = await anonymous.post("/codec/decode", json=PLAIN, headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8233"
+    assert "Access-Control-Allow-Origin" not in elsewhere.headers
 
 
 @pytest.mark.parametrize("body", [b"not json", b'{"payloads": "nope"}', b'{"payloads": [{"data": 5}]}'])

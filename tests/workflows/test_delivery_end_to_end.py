@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.delivery import EmailActivities
+from reschedule_desk.applicant_secrets import applicant_secrets
 from reschedule_desk.domain.decisions import Approval, InfoProvided, InfoRequest
 from reschedule_desk.domain.lifecycle import RequestState
 from reschedule_desk.domain.records import DeliveryResult
@@ -50,6 +51,6 @@ async def test_each_event_sends_exactly_one_email_over_smtp_with_postgresql_stor
     assert [str(status) for status in statuses] == ["sent"] * 3
 
     # A retry of a send that already succeeded (the worker died before Temporal heard back).
-    delivery = EmailActivities(sessions, transport_from_settings(settings))
+    delivery = EmailActivities(sessions, transport_from_settings(settings), applicant_secrets(settings))
     assert delivery.send_email(keys[0]) is DeliveryResult.ALREADY_SENT
     assert len(smtp_server.messages) == 3
