@@ -23,16 +23,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reschedule_desk.applicant_secrets import ApplicantSecrets
+from reschedule_desk.applicant_secrets import ApplicantSecrets, applicant_secrets
 from reschedule_desk.authorization import NotAnAssignee, authorize_action, authorize_reading
 from reschedule_desk.callers import ApplicantSide, ApplicantSideCaller, IntakeCaller, StaffCaller, refuse_invalid
-
 from reschedule_desk.codec import EncryptionCodec, load_payload_keys
 from reschedule_desk.codec_server import install_codec_endpoint
+from reschedule_desk.console.access import Forbidden, Principal
 from reschedule_desk.console.routes import ConsoleState
 from reschedule_desk.console.routes import router as console_router
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk, RequestAlreadyOpen
-from reschedule_desk.console.access import Forbidden, Principal
 from reschedule_desk.domain.decisions import (
     ApprovalBody,
     AssignmentBody,
@@ -63,8 +62,6 @@ def applicant_secrets_of(request: Request) -> ApplicantSecrets:
     return request.app.state.applicant_secrets
 
 
-
-
 DeskDependency = Annotated[Desk, Depends(current_desk)]
 
 
@@ -87,7 +84,7 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
     )
     if desk is not None:
         app.state.desk = desk
-    app.state.applicant_secrets = ApplicantSecrets(configured.session_secret())
+    app.state.applicant_secrets = applicant_secrets(configured)
     # The officer console: its pages at /, beside the API (reschedule_desk/console/).
     app.state.console = ConsoleState(configured)
     app.include_router(console_router)

@@ -91,16 +91,21 @@ def token_holder(request: Request, token: str) -> TokenHolder:
     return holder
 
 
+async def _bearer_holder(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, needed: str
+) -> TokenHolder:
+    if credentials is None:
+        raise CredentialRefused(f"this route needs {needed}: Authorization: Bearer <token>")
+    return await run_in_threadpool(token_holder, request, credentials.credentials)
+
+
 async def staff_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(staff_token)]
 ) -> Principal:
     """The staff account of the Bearer token, as the access rules see it."""
-    if credentials is None:
-        raise CredentialRefused("this route needs a staff token: Authorization: Bearer <token>")
-    holder = await run_in_threadpool(token_holder, request, credentials.credentials)
+    holder = await _bearer_holder(request, credentials, "a staff token")
     if holder.principal is None:
         raise HTTPException(status_code=403, detail="an intake client's token cannot do this: it needs a staff token")
-    request.state.principal = holder.principal
     return holder.principal
 
 
@@ -108,9 +113,7 @@ async def intake_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(intake_token)]
 ) -> str:
     """The name of the intake client whose Bearer token this is."""
-    if credentials is None:
-        raise CredentialRefused("submitting a request needs an intake client's token: Authorization: Bearer <token>")
-    holder = await run_in_threadpool(token_holder, request, credentials.credentials)
+    holder = await _bearer_holder(request, credentials, "an intake client's token")
     if holder.intake_client is None:
         raise HTTPException(
             status_code=403, detail="staff tokens do not submit requests: that is the intake client's (the scheduling site)"

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reschedule_desk.audit.auditor import Auditor
 from reschedule_desk.audit.render import TIMELINE_PAGE_CSP, timeline_html
-from reschedule_desk.console import views
 from reschedule_desk.authorization import authorize_action, post_of_request
 from reschedule_desk.callers import CredentialRefused, token_holder
+from reschedule_desk.console import views
 from reschedule_desk.console.access import (
     Forbidden,
     Permission,

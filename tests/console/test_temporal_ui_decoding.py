@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import connect, ensure_search_attributes
 from tests.conftest import free_port, reschedule_request, running_worker
 from tests.console.conftest import PASSWORD
+from tests.faults.processes import stop
 from tests.console.test_browser import CHROMIUM_ARGS, SCREENSHOTS, WIDE, chromium  # noqa: F401 (fixture)
 
 START_SECONDS = 60  # the dev server, its UI and the app, each
@@ -54,16 +54,6 @@ class Running:
     client: Client
     # Every call the codec endpoint answered: (with the console's cookie?, status).
     codec_calls: list[tuple[bool, int]] = field(default_factory=list)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 async def _answers(url: str, seconds: float) -> None:
@@ -116,7 +106,7 @@ async def running(console_settings: Settings, make_account) -> AsyncIterator[Run
                 api.should_exit = True
                 await asyncio.wait_for(serving, 15)
     finally:
-        _stop(server)
+        stop(server, signal.SIGINT)
 
 
 async def _until(condition) -> None:

@@ -3,20 +3,25 @@ malformed signal and a database error on the way, logged at DEBUG and searched."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from datetime import date, timedelta
 
+import httpx
 import pytest
 from sqlalchemy.exc import IntegrityError
 from temporalio.testing import WorkflowEnvironment
 
+from reschedule_desk.api import create_app
+from reschedule_desk.console.access import Role
+from reschedule_desk.desk import Desk
 from reschedule_desk.domain.decisions import Approval, InfoProvided, InfoRequest
 from reschedule_desk.domain.lifecycle import RequestState
 from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import ApplicantRow
-from tests.conftest import TEST_PAYLOAD_KEYS, running_worker
+from tests.conftest import TEST_PAYLOAD_KEYS, bearer, intake_token, make_request, running_worker, staff_token
 from tests.privacy.test_temporal_sees_no_personal_data import (
     CANARIES,
     CANARY_BIRTH_DATE,
@@ -94,3 +99,33 @@ def test_a_database_error_names_the_statement_not_the_values(desk_settings: Sett
     assert CANARY_NAME not in str(error.value) and CANARY_BIRTH_DATE not in str(error.value)
     assert CANARY_NAME not in caplog.text
 
+
+
+async def test_tokens_and_applicant_secrets_are_never_logged(
+    caplog: pytest.LogCaptureFixture, dev_env: WorkflowEnvironment, desk_settings: Settings
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    intake = intake_token(desk_settings.database_url)
+    officer = staff_token(desk_settings.database_url, "officer.kim", Role.OFFICER, ["nairobi"])
+    mistyped = officer[:-1] + ("A" if officer[-1] != "A" else "B")
+    app = create_app(desk=Desk(dev_env.client, desk_settings), settings=desk_settings)
+    async with running_worker(dev_env.client, desk_settings):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk") as api:
+            document = make_request()
+            submitted = await api.post("/api/requests", json=document, headers=bearer(intake))
+            secret = submitted.json()["applicant_secret"]
+            case = f"/api/requests/{document['case_number']}"
+            answers = [
+                await api.get(case, headers=bearer(officer)),
+                await api.get(case, headers=bearer(mistyped)),
+                await api.get(f"{case}/applicant-status", headers={"X-Applicant-Secret": secret}),
+                await api.get(f"{case}/applicant-status", headers={"X-Applicant-Secret": secret[::-1]}),
+                await api.post(f"{case}/withdraw", json={}, headers={"X-Applicant-Secret": secret}),
+            ]
+            assert [answer.status_code for answer in answers][1::2] == [401, 401]
+            await asyncio.sleep(1)  # the withdrawal's activities log as they run
+    app.state.console.close()
+    logged = everything_logged(caplog)
+    for credential in (intake, officer, mistyped, secret, secret[::-1]):
+        assert credential not in logged
+        assert credential.rsplit(".", 1)[-1] not in logged
