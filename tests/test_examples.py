@@ -14,17 +14,20 @@ from reschedule_desk.domain.posts import PostsConfig
 from reschedule_desk.domain.records import ScreeningFacts
 from reschedule_desk.domain.request import RescheduleRequest
 
-EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.json"))
+# The requests, not the sample case files (case-file-*), which are the post's records.
+EXAMPLE_REQUESTS = sorted(
+    path for path in (Path(__file__).parent.parent / "examples").glob("*.json") if not path.name.startswith("case-file-")
+)
 WALK_THROUGH_DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 
 def test_each_post_has_an_eligible_and_an_ineligible_example(posts: PostsConfig) -> None:
-    assert {path.stem for path in EXAMPLES} >= {
+    assert {path.stem for path in EXAMPLE_REQUESTS} >= {
         f"{post}-{kind}" for post in posts.posts for kind in ("eligible", "ineligible")
     }
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+@pytest.mark.parametrize("example", EXAMPLE_REQUESTS, ids=[path.stem for path in EXAMPLE_REQUESTS])
 def test_example_request_screens_as_its_name_says(example: Path, posts: PostsConfig) -> None:
     request = RescheduleRequest.model_validate_json(example.read_text(encoding="utf-8"))
     post = posts.post(request.post)

@@ -313,3 +313,59 @@ class ApiToken(Base):
 
     account: Mapped[Account | None] = relationship(lazy="joined")
     intake_client: Mapped[IntakeClient | None] = relationship(lazy="joined")
+
+
+class CaseFileRow(Base):
+    """A case as the post's own records hold it (imported from the post's export, see
+    domain/case_file.py): what screening believes rather than the applicant's word."""
+
+    __tablename__ = "case_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(20), unique=True)
+    post: Mapped[str] = mapped_column(String(40), index=True)
+    visa_class: Mapped[str] = mapped_column(String(8))
+    visa_class_on_letter: Mapped[str | None] = mapped_column(String(8))  # only when the class was changed
+    priority_date: Mapped[date | None] = mapped_column(Date)
+    preference_category: Mapped[str] = mapped_column(String(8))
+    chargeability: Mapped[str] = mapped_column(String(8))  # the country the visa is charged to
+    # The post's own identity of the petitioner: finds a petitioner's other cases without
+    # comparing names.
+    petitioner_id: Mapped[str] = mapped_column(String(64), index=True)
+    original_appointment_at: Mapped[datetime] = mapped_column(DateTime())  # post's local time
+    interviewed_on: Mapped[date | None] = mapped_column(Date)
+    last_contact_on: Mapped[date] = mapped_column(Date)  # the principal applicant's
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)  # first imported
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)  # last changed by an import
+
+    applicants: Mapped[list[RosterApplicantRow]] = relationship(
+        order_by="RosterApplicantRow.position", cascade="all, delete-orphan"
+    )
+
+
+class RosterApplicantRow(Base):
+    """One applicant named on the case's appointment letter (Packet 4)."""
+
+    __tablename__ = "case_file_applicants"
+    __table_args__ = (UniqueConstraint("case_file_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_file_id: Mapped[int] = mapped_column(ForeignKey("case_files.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    relationship: Mapped[Relationship] = mapped_column(_enum(Relationship))
+    marital_status: Mapped[MaritalStatus] = mapped_column(_enum(MaritalStatus))
+    # When the post confirmed Child Status Protection Act eligibility; None: it has not.
+    cspa_confirmed_on: Mapped[date | None] = mapped_column(Date)
+
+
+class VisaBulletinRow(Base):
+    """One final action date of a month's Visa Bulletin; NULL means the category is current."""
+
+    __tablename__ = "visa_bulletin"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the 1st of the bulletin's month
+    category: Mapped[str] = mapped_column(String(8), primary_key=True)
+    chargeability: Mapped[str] = mapped_column(String(8), primary_key=True)  # a country, or ALL
+    final_action_date: Mapped[date | None] = mapped_column(Date)

@@ -33,8 +33,8 @@ from reschedule_desk.codec import (
 )
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import data_converter_with
+from tests.test_examples import EXAMPLE_REQUESTS
 
-EXAMPLES = Path(__file__).parents[2] / "examples"
 DICTIONARY_1_SHA256 = "d45d5651af43211c493f71867dd4fd6fb835910fec80c0e30edf777ed6816bfb"
 CANARY = b'{"full_name": "Sokha Canary", "date_of_birth": "1979-11-23"}'
 
@@ -125,7 +125,7 @@ def test_the_dictionaries_of_histories_already_written_never_change() -> None:
 
 def test_the_dictionary_holds_placeholders_not_the_examples_applicants() -> None:
     built = payload_dictionary.dictionary(1)
-    for example in EXAMPLES.glob("*.json"):
+    for example in EXAMPLE_REQUESTS:
         request = json.loads(example.read_text(encoding="utf-8"))
         personal = [request["reason"], request["contact_email"], request["petitioner"]["full_name"]]
         personal += [applicant["full_name"] for applicant in request["applicants"]]
