@@ -1,7 +1,7 @@
 """`reschedule submit|status|approve|...`: requests and the actions on them.
 
 These verbs talk to Temporal directly: whoever can reach its frontend can send the same
-Updates without this CLI (README, "Who may decide"). The CLI itself acts only for an
+Updates without this CLI (README, "Who may call what"). The CLI itself acts only for an
 enabled account of the right role and post.
 """
 
