@@ -9,6 +9,7 @@
    with per-workflow time skipping, drained until every one is expired with its email.
 5. Replay: events per second over the recorded histories; first activation.
 6. Start-up: `make run` to the first request accepted.
+7. A case-file import of 10,000 cases, and one API token check, on SQLite and PostgreSQL.
 Each figure is printed as it is measured, then the table; var/bench/ keeps JSON and a plot.
 """
 
@@ -23,7 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -38,7 +40,7 @@ from temporalio.api.workflow.v1 import WorkflowExecutionOptions
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequest
 from temporalio.client import Client
 
-from bench import activities, load
+from bench import activities, case_import, load
 from bench.processes import DevServer, WorkerProcess, stop_group
 from bench.report import Report
 from reschedule_desk.desk import Desk
@@ -63,10 +65,11 @@ class Sizes:
     rates: tuple[int, ...]  # decisions per second, ramped until p99 passes 1 s
     open_large: int  # "10,000 open"
     storm: int
+    cases: int  # in one case-file import
 
 
-FULL = Sizes(approved=400, concurrency=40, open_small=100, decisions=100, rates=(10, 20, 40, 80), open_large=10_000, storm=2_000)
-QUICK = Sizes(approved=20, concurrency=10, open_small=20, decisions=20, rates=(10,), open_large=200, storm=50)
+FULL = Sizes(approved=400, concurrency=40, open_small=100, decisions=100, rates=(10, 20, 40, 80), open_large=10_000, storm=2_000, cases=10_000)
+QUICK = Sizes(approved=20, concurrency=10, open_small=20, decisions=20, rates=(10,), open_large=200, storm=50, cases=200)
 
 
 def desk_settings(scratch: Path, name: str, temporal_address: str, database_url: str | None = None) -> Settings:
@@ -245,35 +248,62 @@ async def decisions_and_open_requests(scratch: Path, sizes: Sizes, report: Repor
         server.stop()
 
 
-async def postgres_latency(scratch: Path, sizes: Sizes, report: Report) -> None:
-    """Item 2 against PostgreSQL as the app database, when one answers on loopback."""
+@contextmanager
+def postgres_schema() -> Iterator[str | None]:
+    """A URL into a new schema of the loopback PostgreSQL, dropped afterwards; None when
+    no PostgreSQL answers."""
     url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     schema = f"desk_bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url)
     try:
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as error:  # no PostgreSQL here: say so in the table
-        report.add("2 PostgreSQL", f"skipped: {type(error).__name__}", 0, "")
+    except Exception:  # no PostgreSQL here: the caller says so in the table
+        admin.dispose()
+        yield None
         return
-    server = DevServer(scratch / "postgres.db")
-    schema_url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    settings = desk_settings(scratch, "postgres", server.address, schema_url)
-    migrate(settings.database_url)
-    worker = WorkerProcess("desk", worker_environment(settings))
     try:
-        desk = Desk(await connect(settings), settings)
-        await load.open_requests(desk, settings.database_url, sizes.open_small, sizes.concurrency)
-        latencies = await latency_at(desk, settings, sizes, sizes.rates[0])
-        p99 = load.percentile(latencies, 0.99)
-        report.add(f"2 PostgreSQL, {sizes.rates[0]}/s", "latency p50", load.percentile(latencies, 0.5) * 1000, "ms")
-        report.add(f"2 PostgreSQL, {sizes.rates[0]}/s", "latency p99", p99 * 1000, "ms", "<= 1 s", p99 <= 1.0)
+        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
     finally:
-        worker.stop()
-        server.stop()
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+async def postgres_latency(scratch: Path, sizes: Sizes, report: Report) -> None:
+    """Item 2 against PostgreSQL as the app database, when one answers on loopback."""
+    with postgres_schema() as schema_url:
+        if schema_url is None:
+            report.add("2 PostgreSQL", "skipped: no PostgreSQL on loopback", 0, "")
+            return
+        server = DevServer(scratch / "postgres.db")
+        settings = desk_settings(scratch, "postgres", server.address, schema_url)
+        migrate(settings.database_url)
+        worker = WorkerProcess("desk", worker_environment(settings))
+        try:
+            desk = Desk(await connect(settings), settings)
+            await load.open_requests(desk, settings.database_url, sizes.open_small, sizes.concurrency)
+            latencies = await latency_at(desk, settings, sizes, sizes.rates[0])
+            p99 = load.percentile(latencies, 0.99)
+            report.add(f"2 PostgreSQL, {sizes.rates[0]}/s", "latency p50", load.percentile(latencies, 0.5) * 1000, "ms")
+            report.add(f"2 PostgreSQL, {sizes.rates[0]}/s", "latency p99", p99 * 1000, "ms", "<= 1 s", p99 <= 1.0)
+        finally:
+            worker.stop()
+            server.stop()
+
+
+def case_file_and_tokens(scratch: Path, sizes: Sizes, report: Report) -> None:
+    """Item 7: a case-file import, and one API token check, on SQLite and PostgreSQL."""
+    item = f"7 case file of {sizes.cases:,}"
+    sqlite = f"sqlite:///{scratch / 'case-file.sqlite3'}"
+    report.add(item, "import on SQLite", case_import.import_seconds(sqlite, sizes.cases), "s")
+    report.add("7 API token", "check on SQLite", case_import.token_check_ms(f"sqlite:///{scratch / 'tokens.sqlite3'}"), "ms")
+    with postgres_schema() as schema_url:
+        if schema_url is None:
+            report.add(item, "skipped on PostgreSQL: none on loopback", 0, "")
+            return
+        report.add(item, "import on PostgreSQL", case_import.import_seconds(schema_url, sizes.cases), "s")
+        report.add("7 API token", "check on PostgreSQL", case_import.token_check_ms(schema_url), "ms")
 
 
 async def expiry_storm(scratch: Path, sizes: Sizes) -> float:
@@ -439,6 +469,8 @@ async def main(sizes: Sizes) -> Report:
             report.add("6 start-up", "skipped: ports 7233/8000/8233 busy", 0, "")
         else:
             report.add("6 start-up", "make run to first request accepted", start_up, "s")
+
+        case_file_and_tokens(scratch, sizes, report)
 
     print("\n" + report.table(), flush=True)
     report.write(output)
