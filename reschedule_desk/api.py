@@ -24,11 +24,11 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reschedule_desk.applicant_secrets import ApplicantSecrets, applicant_secrets
-from reschedule_desk.authorization import NotAnAssignee, authorize_action, authorize_reading
+from reschedule_desk.authorization import NotAnAssignee, authorize_action
 from reschedule_desk.callers import ApplicantSide, ApplicantSideCaller, IntakeCaller, StaffCaller, refuse_invalid
 from reschedule_desk.codec import EncryptionCodec, load_payload_keys
 from reschedule_desk.codec_server import install_codec_endpoint
-from reschedule_desk.console.access import Forbidden, Principal
+from reschedule_desk.console.access import Forbidden, Permission, Principal, require
 from reschedule_desk.console.routes import ConsoleState
 from reschedule_desk.console.routes import router as console_router
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk, RequestAlreadyOpen
@@ -205,7 +205,7 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
     async def request_status(case_number: CaseNumberPath, desk: DeskDependency, principal: StaffCaller) -> RequestStatus:
         """The whole status, for staff who may read requests of its post."""
         found = await desk.status(case_number)
-        authorize_reading(principal, found.post)
+        require(principal, Permission.VIEW_REQUEST, found.post)
         return found
 
     @app.get("/api/requests/{case_number}/applicant-status", responses={**credential_refusals, 404: refusals[404]})

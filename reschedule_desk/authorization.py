@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reschedule_desk.console.access import ACTION_PERMISSIONS, Forbidden, Permission, Principal, require
+from reschedule_desk.console.access import ACTION_PERMISSIONS, Forbidden, Principal, require
 from reschedule_desk.desk import CaseNotFound
 from reschedule_desk.storage import accounts, queue
 from reschedule_desk.storage.tables import Account
@@ -34,11 +34,6 @@ def authorize_action(
     require(principal, ACTION_PERMISSIONS[action], post)
     if action == "assign" and assignee not in accounts.workers_at(session, post):
         raise NotAnAssignee(f"{assignee or 'nobody'} is not an officer of this request's post")
-
-
-def authorize_reading(principal: Principal, post: str) -> None:
-    """Raise Forbidden unless `principal` may read a request of `post`."""
-    require(principal, Permission.VIEW_REQUEST, post)
 
 
 def acting_account(session: Session, name: str) -> Principal:

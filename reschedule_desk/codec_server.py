@@ -3,9 +3,9 @@ protocol): POST /codec/decode and /codec/encode take and answer `{"payloads": [.
 in protobuf JSON.
 
 Whoever may call it reads applicants' personal data, so every call goes through
-`require_codec_reader`: the console's sign-in, officers and auditors only. Until the
-console wires it (`app.dependency_overrides[require_codec_reader] = ...` or by replacing
-this placeholder) it refuses everyone.
+`require_codec_reader`: an officer's, supervisor's or auditor's Bearer token, or their
+console session (console/routes.py `codec_reader`). An app without the console refuses
+everyone.
 
 Mounting: `install_codec_endpoint(app, EncryptionCodec(load_payload_keys(settings)))`;
 then `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8000/codec` and

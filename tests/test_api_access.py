@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from reschedule_desk.api import create_app
@@ -77,6 +78,7 @@ class Table:
     app: FastAPI
     client: httpx.AsyncClient
     desk: Desk
+    temporal: Client
     settings: Settings
     headers: dict[str, dict[str, str]]
     secrets: dict[str, str]
@@ -117,7 +119,7 @@ class Table:
     async def footprint(self, case_number: str) -> tuple:
         """What a refusal must leave as it was."""
         status = await self.desk.status(case_number)
-        handle = self.desk._client.get_workflow_handle(workflow_id_for(case_number))
+        handle = self.temporal.get_workflow_handle(workflow_id_for(case_number))
         actions = [
             event.event_type
             async for event in handle.fetch_history_events()
@@ -173,7 +175,7 @@ async def table(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathF
     app.state.console.credential_throttle = SignInThrottle(limit=100_000)
     async with running_worker(dev_env.client, settings):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk") as client:
-            found = Table(app, client, desk, settings, headers, {})
+            found = Table(app, client, desk, dev_env.client, settings, headers, {})
             found.shared_case = await found.pending_review()
             found.secrets["other"] = found.secrets[await found.pending_review()]
             yield found

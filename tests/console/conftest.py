@@ -31,9 +31,9 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.storage import accounts, repository
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.repository import OutboxDraft
-from tests.conftest import reschedule_request
+from tests.conftest import TEST_PASSWORD, reschedule_request
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = TEST_PASSWORD
 
 # The console's clock in these tests: Monday 23 November 2026, 09:00 in Nairobi.
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
