@@ -21,4 +21,9 @@ def desk_activities(
     screening = ScreeningActivities(sessions, posts)
     transitions = TransitionActivities(sessions, posts)
     delivery = EmailActivities(sessions, transport, applicant_secrets)
-    return [screening.gather_screening_facts, transitions.record_transition, delivery.send_email]
+    return [
+        screening.read_case_file,
+        screening.gather_screening_facts,  # for requests started before the case file was read
+        transitions.record_transition,
+        delivery.send_email,
+    ]

@@ -30,14 +30,16 @@ class TransitionActivities:
         kind = entry.email.kind
         window_ends_at = entry.window_ends_at
         if entry.request is not None:  # the first step: its rows are not written yet
-            request, submitted_at = entry.request, entry.transition.at
+            request, submitted_at, visa_class = entry.request, entry.transition.at, None  # its emails name no class
         else:
             row = repository.request_row(session, entry.request_id)
             request, submitted_at = repository.load_request(session, entry.request_id), row.submitted_at
+            visa_class = row.visa_class
             if kind is EmailKind.EXPIRED:
                 window_ends_at = row.window_ends_at  # the window that ran out, as recorded
         context = EmailContext(
             request=request,
+            visa_class=visa_class,
             post=self._posts.post(request.post),
             kind=kind,
             recipient=entry.email.recipient,

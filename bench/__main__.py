@@ -162,8 +162,11 @@ async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) 
     try:
         client = await connect(settings)
         desk = Desk(client, settings)
+        numbers = (load.new_case_number() for _ in range(sizes.concurrency + sizes.approved))  # warm-up and timed
+        cases = iter(load.file_cases(settings.database_url, numbers))
         measured = await measure_throughput(
-            lambda: load.desk_request_approved(desk, client), sizes, client, settings.task_queue, server, processes
+            lambda: load.desk_request_approved(desk, client, next(cases)),
+            sizes, client, settings.task_queue, server, processes,
         )
         sampled = await load.completed_workflow_ids(client, settings.task_queue, sizes.concurrency)
         requests = [await activities.scheduled_activities(client, workflow_id) for workflow_id in sampled]

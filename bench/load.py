@@ -7,16 +7,19 @@ import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from reschedule_desk.desk import Desk
+from reschedule_desk.domain.case_file import CaseFile
 from reschedule_desk.domain.decisions import Approval
 from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
 from reschedule_desk.domain.request import RescheduleRequest, workflow_id_for
+from reschedule_desk.storage import case_file
 from reschedule_desk.storage.tables import RequestRow
 
 _run = random.randrange(10**4)
@@ -27,23 +30,50 @@ def new_case_number() -> str:
     return f"NRB{_run:04d}{next(_serial):06d}"
 
 
-def bench_request(case_number: str) -> RescheduleRequest:
-    """An eligible Nairobi request, like most the desk sees."""
+def bench_case(case_number: str) -> CaseFile:
+    """An eligible Nairobi case, like most the desk sees: an immediate relative, the
+    appointment missed nine days ago, the principal applicant alone on the letter."""
     today = date.today()
+    return CaseFile.model_validate(
+        {
+            "case_number": case_number,
+            "visa_class": "IR1",
+            "preference_category": "IR",
+            "chargeability": "KE",
+            "petitioner_id": f"P-{case_number}",
+            "original_appointment_at": datetime.combine(today - timedelta(days=9), datetime.min.time()),
+            "last_contact_on": today - timedelta(days=30),
+            "applicants": [
+                {"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal",
+                 "marital_status": "married"}
+            ],
+        }
+    )
+
+
+def file_cases(database_url: str, case_numbers: Iterable[str]) -> list[str]:
+    """File a bench case for each number in the desk's case file, in one import (untimed:
+    the post imports its cases before anyone asks); the numbers."""
+    numbers = list(case_numbers)
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            case_file.import_cases(session, [bench_case(number) for number in numbers], "nairobi", datetime.now(UTC))
+    finally:
+        engine.dispose()
+    return numbers
+
+
+def bench_request(case_number: str) -> RescheduleRequest:
+    """The applicant's request for a bench case."""
     return RescheduleRequest.model_validate(
         {
             "case_number": case_number,
             "post": "nairobi",
             "reason_category": "missed_appointment",
             "reason": "My medicals were on hold on the day of my appointment.",
-            "original_appointment_at": datetime.combine(today - timedelta(days=9), datetime.min.time()),
-            "visa_class": "IR1",
-            "last_contact_on": today - timedelta(days=30),
             "contact_email": "applicant@example.com",
-            "petitioner": {"full_name": f"Petitioner {case_number}"},
-            "applicants": [
-                {"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal"}
-            ],
+            "applicants": [{"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21"}],
         }
     )
 
@@ -70,8 +100,8 @@ async def update_once_screened(handle: WorkflowHandle, name: str, argument: obje
             await asyncio.sleep(0.02)
 
 
-async def desk_request_approved(desk: Desk, client: Client) -> None:
-    request = bench_request(new_case_number())
+async def desk_request_approved(desk: Desk, client: Client, case_number: str) -> None:
+    request = bench_request(case_number)
     await desk.submit(request)
     handle = client.get_workflow_handle(request.workflow_id)
     await update_once_screened(handle, "approve", Approval(officer_id="officer.bench"), RequestStatus)
@@ -139,7 +169,7 @@ async def wait_for_count(database_url: str, state: RequestState, expected: int, 
 async def open_requests(desk: Desk, database_url: str, count: int, concurrency: int) -> list[str]:
     """Submit `count` requests and wait until every one waits for review."""
     already = count_in_state(database_url, RequestState.PENDING_REVIEW)
-    case_numbers = [new_case_number() for _ in range(count)]
+    case_numbers = file_cases(database_url, (new_case_number() for _ in range(count)))
 
     def submit(case_number: str) -> Callable[[], Awaitable[object]]:
         return lambda: desk.submit(bench_request(case_number))

@@ -25,6 +25,7 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from reschedule_desk.domain.calendar import build_post_calendar
+from reschedule_desk.domain.case_file import BulletinRow, CaseFile
 from reschedule_desk.domain.decisions import Approval, Denial, InfoRequest
 from reschedule_desk.domain.eligibility import screen
 from reschedule_desk.domain.lifecycle import RequestState, RequestStatus, Transition
@@ -33,9 +34,9 @@ from reschedule_desk.domain.records import (
     DeliveryResult,
     EmailKind,
     EmailOrder,
+    CaseFileFacts,
+    CaseFileQuery,
     RecordedTransition,
-    ScreeningFacts,
-    ScreeningQuery,
     TransitionEntry,
 )
 from reschedule_desk.domain.request import RescheduleRequest
@@ -73,22 +74,38 @@ def build() -> bytes:
                 "post": code,
                 "reason_category": post.eligible_reasons[0],
                 "reason": "reason",
-                "original_appointment_at": (now - timedelta(days=7)).replace(tzinfo=None, hour=8, minute=0, second=0),
-                "visa_class": "IR1",
-                "priority_date": date(now.year - 2, 1, 1),
-                "last_contact_on": now.date() - timedelta(days=30),
                 "contact_email": "applicant@example.com",
-                "petitioner": {"full_name": "Petitioner", "date_of_birth": date(1980, 1, 1)},
                 "applicants": [
-                    {"full_name": "Applicant", "date_of_birth": date(1990, 1, 1), "relationship": "principal"},
-                    {"full_name": "Applicant", "date_of_birth": date(2015, 1, 1), "relationship": "child"},
+                    {"full_name": "Applicant", "date_of_birth": date(1990, 1, 1)},
+                    {"full_name": "Applicant", "date_of_birth": date(2015, 1, 1)},
                 ],
             }
         )
-        facts = ScreeningFacts(
+        case = CaseFile.model_validate(
+            {
+                "case_number": request.case_number,
+                "visa_class": "F2A",
+                "priority_date": date(now.year - 2, 1, 1),
+                "preference_category": "F2A",
+                "chargeability": post.country,
+                "petitioner_id": "P-000000",
+                "original_appointment_at": (now - timedelta(days=7)).replace(tzinfo=None, hour=8, minute=0, second=0),
+                "last_contact_on": now.date() - timedelta(days=30),
+                "applicants": [
+                    {"full_name": "Applicant", "date_of_birth": date(1990, 1, 1), "relationship": "principal",
+                     "marital_status": "married"},
+                    {"full_name": "Applicant", "date_of_birth": date(2015, 1, 1), "relationship": "child",
+                     "marital_status": "single"},
+                ],
+            }
+        )
+        month = now.date().replace(day=1)
+        facts = CaseFileFacts(
             post=post,
-            visa_bulletin=posts.visa_bulletin,
             calendar=build_post_calendar(post, now.date(), now.date() + timedelta(days=366)),
+            case=case,
+            bulletin_month=month,
+            final_action=BulletinRow(month=month, category="F2A", chargeability="ALL", final_action_date=None),
         )
         rules = screen(request, facts, now)
         window_ends_at = datetime.combine(now.date() + timedelta(days=14), post.closing_time, tzinfo=post.zone)
@@ -103,9 +120,7 @@ def build() -> bytes:
         )
         samples += [
             facts,
-            ScreeningQuery(
-                case_number=request.case_number, post=code, petitioner=request.petitioner, submitted_at=now
-            ),
+            CaseFileQuery(case_number=request.case_number, post=code, submitted_at=now),
             request,
             TransitionEntry(
                 request_id="00000000-0000-0000-0000-000000000000", workflow_id=request.workflow_id,

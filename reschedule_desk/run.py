@@ -1,7 +1,8 @@
 """`make run`: the whole desk on embedded defaults, in the foreground.
 
 Starts the Temporal dev server (state in var/temporal.db, UI on :8233), migrates the
-SQLite app database, then the worker and the HTTP API on 127.0.0.1:8000. Mail goes to
+SQLite app database (on first start, loading the sample case files and Visa Bulletin from
+examples/), then the worker and the HTTP API on 127.0.0.1:8000. Mail goes to
 var/mail/ unless SMTP_URL is set. One Ctrl-C stops all of it.
 """
 
@@ -13,14 +14,18 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reschedule_desk.codec import load_payload_keys
+from reschedule_desk.domain.case_file import parse_bulletin_csv, parse_case_file
 from reschedule_desk.settings import PROJECT_ROOT, Settings
-from reschedule_desk.storage.database import migrate
+from reschedule_desk.storage import case_file
+from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.temporal import bundled_binary, dev_server_arguments
 
 API_PORT = 8000
+EXAMPLES_DIR = PROJECT_ROOT / "examples"
 # Every call to the API needs a credential and every decision an account: how to make the
 # first ones (README, "Who may call what").
 FIRST_STEPS = """\
@@ -89,6 +94,7 @@ def main() -> int:
     settings.posts  # fail fast, naming the line and field, on a broken posts file
     load_payload_keys(settings)  # on first start this makes var/payload-keys, once, for all parts
     migrate(settings.database_url)
+    load_samples_on_first_start(settings)
 
     processes: list[subprocess.Popen] = []
     try:
@@ -118,6 +124,32 @@ def main() -> int:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+# The posts' records the README's walk-through screens against: on a desk's first start,
+# so that it works on a fresh machine. A post's own exports replace them (`reschedule cases
+# import`, `reschedule bulletin import`).
+SAMPLE_CASE_FILES = {"nairobi": "case-file-nairobi.csv", "phnom-penh": "case-file-phnom-penh.json"}
+SAMPLE_BULLETIN = "visa-bulletin.csv"
+
+
+def load_samples_on_first_start(settings: Settings) -> None:
+    """Import the sample case files and bulletin into an app database that has neither."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            if case_file.has_cases(session) or case_file.bulletin_months(session):
+                return
+            now = datetime.now(UTC)
+            for post, name in SAMPLE_CASE_FILES.items():
+                if post in settings.posts.posts:
+                    path = EXAMPLES_DIR / name
+                    case_file.import_cases(session, parse_case_file(path.read_text(encoding="utf-8"), name), post, now)
+            bulletin = EXAMPLES_DIR / SAMPLE_BULLETIN
+            case_file.import_bulletin(session, parse_bulletin_csv(bulletin.read_text(encoding="utf-8"), SAMPLE_BULLETIN))
+    finally:
+        engine.dispose()
+    print(f"First start: loaded the sample case files and Visa Bulletin from {_shown(EXAMPLES_DIR)}/.", flush=True)
 
 
 def _shown(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: one factory for valid requests, the shipped posts,
+"""Fixtures shared by every test folder: one factory for cases and valid requests, the shipped posts,
 real Temporal servers (the bundled binaries, never downloaded), a migrated SQLite app
 database, a database per test on SQLite and PostgreSQL, and a real SMTP server.
 
@@ -42,10 +42,11 @@ from reschedule_desk.applicant_secrets import ApplicantSecrets
 from reschedule_desk.console.access import Role
 from reschedule_desk.desk import Desk
 from reschedule_desk.domain import search
+from reschedule_desk.domain.case_file import CaseFile
 from reschedule_desk.domain.posts import PostsConfig, parse_posts
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import DEFAULT_POSTS_FILE, Settings
-from reschedule_desk.storage import accounts, tokens
+from reschedule_desk.storage import accounts, case_file, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.storage.tables import Account
 from reschedule_desk.codec import PayloadKey, PayloadKeys
@@ -66,22 +67,20 @@ def new_case_number(prefix: str = "NRB") -> str:
     return f"{prefix}{uuid.uuid4().int % 10**6:06d}{next(_case_serial):04d}"
 
 
-def make_request(post: str = "nairobi", now: datetime | None = None, **changes: Any) -> dict[str, Any]:
-    """An eligible request as the API receives it, relative to `now` (the server's clock)."""
+def make_case(post: str = "nairobi", now: datetime | None = None, **changes: Any) -> dict[str, Any]:
+    """A case as the post files it, on which a request made `now` is eligible: an
+    immediate relative (no bulletin cut-off), appointment missed nine days ago, last
+    contact a month ago, the principal applicant alone on the letter."""
     now = now or datetime.now()
-    prefix = CASE_PREFIX.get(post, "NRB")
     document: dict[str, Any] = {
-        "case_number": new_case_number(prefix),
-        "post": post,
-        "reason_category": "missed_appointment",
-        "reason": "My medicals were on hold on the day of my appointment.",
-        "original_appointment_at": (now - timedelta(days=9)).replace(hour=8, minute=30, second=0, microsecond=0, tzinfo=None).isoformat(),
+        "case_number": new_case_number(CASE_PREFIX.get(post, "NRB")),
         "visa_class": "IR1",
         "priority_date": "2024-03-02",
-        "interviewed_already": False,
+        "preference_category": "IR",
+        "chargeability": "KH" if post == "phnom-penh" else "KE",
+        "petitioner_id": f"P-{uuid.uuid4().hex[:10]}",
+        "original_appointment_at": (now - timedelta(days=9)).replace(hour=8, minute=30, second=0, microsecond=0, tzinfo=None).isoformat(),
         "last_contact_on": (now.date() - timedelta(days=30)).isoformat(),
-        "contact_email": "wanjiru.kamau@example.com",
-        "petitioner": {"full_name": f"Petitioner {uuid.uuid4().hex[:8]}", "date_of_birth": "1985-04-12"},
         "applicants": [
             {
                 "full_name": "Wanjiru Kamau",
@@ -95,9 +94,60 @@ def make_request(post: str = "nairobi", now: datetime | None = None, **changes: 
     return document
 
 
-def reschedule_request(post: str = "nairobi", now: datetime | None = None, **changes: Any) -> RescheduleRequest:
+def make_request(
+    post: str = "nairobi", now: datetime | None = None, case: dict[str, Any] | None = None, **changes: Any
+) -> dict[str, Any]:
+    """A request as the API receives it, for `case` (by default a new eligible one, not
+    filed: see filed_request), naming everyone on its letter."""
+    case = case or make_case(post, now)
+    document: dict[str, Any] = {
+        "case_number": case["case_number"],
+        "post": post,
+        "reason_category": "missed_appointment",
+        "reason": "My medicals were on hold on the day of my appointment.",
+        "contact_email": "wanjiru.kamau@example.com",
+        "applicants": [
+            {"full_name": applicant["full_name"], "date_of_birth": applicant["date_of_birth"]}
+            for applicant in case["applicants"]
+        ],
+    }
+    document.update(changes)
+    return document
+
+
+def reschedule_request(
+    post: str = "nairobi", now: datetime | None = None, case: dict[str, Any] | None = None, **changes: Any
+) -> RescheduleRequest:
     """make_request, validated: the request as the workflow, storage and mail see it."""
-    return RescheduleRequest.model_validate(make_request(post, now, **changes))
+    return RescheduleRequest.model_validate(make_request(post, now, case, **changes))
+
+
+def file_cases(database_url: str, post: str, *cases: dict[str, Any]) -> None:
+    """Import `cases` into that app database's case file, as `reschedule cases import` does."""
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            case_file.import_cases(
+                session, [CaseFile.model_validate(case) for case in cases], post, datetime.now(UTC)
+            )
+    finally:
+        engine.dispose()
+
+
+def filed_request(
+    database_url: str, post: str = "nairobi", now: datetime | None = None, **case_changes: Any
+) -> dict[str, Any]:
+    """A request for a case filed in that app database just now, eligible but for
+    `case_changes` (e.g. interviewed_on="2026-10-05")."""
+    case = make_case(post, now, **case_changes)
+    file_cases(database_url, post, case)
+    return make_request(post, now, case)
+
+
+def filed_reschedule_request(
+    database_url: str, post: str = "nairobi", now: datetime | None = None, **case_changes: Any
+) -> RescheduleRequest:
+    return RescheduleRequest.model_validate(filed_request(database_url, post, now, **case_changes))
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,23 @@ from reschedule_desk.api import create_app
 from reschedule_desk.applicant_secrets import MARKER
 from reschedule_desk.console.access import Role
 from reschedule_desk.desk import Desk
+from reschedule_desk.domain.eligibility import RULE_CASE_ON_FILE, RULE_REASON_ACCEPTED
+from reschedule_desk.domain.request import POST_OWNED_APPLICANT_FIELDS, POST_OWNED_REQUEST_FIELDS
 from reschedule_desk.settings import Settings
+from reschedule_desk.storage import repository
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
-from reschedule_desk.storage.tables import OutboxMessage
-from tests.conftest import bearer, intake_token, make_request, new_case_number, running_worker, staff_token
+from reschedule_desk.storage.tables import OutboxMessage, RequestRow
+from tests.conftest import (
+    bearer,
+    file_cases,
+    filed_request,
+    intake_token,
+    make_case,
+    make_request,
+    new_case_number,
+    running_worker,
+    staff_token,
+)
 
 OFFICER = "officer.kim"
 SUPERVISOR = "supervisor.otieno"
@@ -32,14 +45,19 @@ class Callers:
 
     def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
         self.client = client
+        self.settings = settings
         self.intake = bearer(intake_token(settings.database_url))
         self.officer = bearer(staff_token(settings.database_url, OFFICER, Role.OFFICER, ["nairobi"]))
         self.other_officer = bearer(staff_token(settings.database_url, "officer.njeri", Role.OFFICER, ["nairobi"]))
         self.supervisor = bearer(staff_token(settings.database_url, SUPERVISOR, Role.SUPERVISOR, ["nairobi"]))
         self.secrets: dict[str, str] = {}
 
-    async def submit(self, **changes) -> str:
-        document = make_request(**changes)
+    def filed_request(self, **case_changes) -> dict:
+        """A request for a case filed in the desk's case file just now."""
+        return filed_request(self.settings.database_url, **case_changes)
+
+    async def submit(self, **case_changes) -> str:
+        document = self.filed_request(**case_changes)
         response = await self.client.post("/api/requests", json=document, headers=self.intake)
         assert response.status_code == 201, response.text
         self.secrets[document["case_number"]] = response.json()["applicant_secret"]
@@ -49,12 +67,23 @@ class Callers:
         return {"X-Applicant-Secret": self.secrets[case_number]}
 
     async def pending_review(self, case_number: str) -> dict:
+        return await self.becomes(case_number, "PENDING_REVIEW")
+
+    async def becomes(self, case_number: str, state: str) -> dict:
         for _ in range(200):
             body = (await self.client.get(f"/api/requests/{case_number}", headers=self.officer)).json()
-            if body.get("status") == "PENDING_REVIEW":
+            if body.get("status") == state:
                 return body
             await asyncio.sleep(0.05)
-        raise AssertionError(f"{case_number} never reached PENDING_REVIEW: {body}")
+        raise AssertionError(f"{case_number} never reached {state}: {body}")
+
+    def stored_rows(self, case_number: str) -> list[RequestRow]:
+        engine = make_engine(self.settings.database_url)
+        try:
+            with make_sessionmaker(engine)() as session:
+                return list(session.scalars(select(RequestRow).where(RequestRow.case_number == case_number)))
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture
@@ -67,7 +96,7 @@ async def api(dev_env: WorkflowEnvironment, desk_settings: Settings) -> AsyncIte
 
 
 async def test_submitting_a_request_answers_201_with_its_status_and_the_applicant_secret(api: Callers) -> None:
-    document = make_request()
+    document = api.filed_request()
     response = await api.client.post("/api/requests", json=document, headers=api.intake)
     assert response.status_code == 201
     body = response.json()
@@ -100,7 +129,7 @@ async def test_the_acknowledgement_email_carries_the_secret_and_the_outbox_does_
 
 
 async def test_a_second_request_for_a_case_with_a_live_one_is_refused_with_409(api: Callers) -> None:
-    document = make_request()
+    document = api.filed_request()  # eligible: its request stays open
     assert (await api.client.post("/api/requests", json=document, headers=api.intake)).status_code == 201
     again = await api.client.post("/api/requests", json=document, headers=api.intake)
     assert again.status_code == 409
@@ -111,16 +140,154 @@ async def test_a_second_request_for_a_case_with_a_live_one_is_refused_with_409(a
     ("field", "value"),
     [
         ("case_number", "12345"),
-        ("visa_class", "not a class"),
+        ("reason", "   "),
         ("contact_email", "not-an-email"),
         ("reason_category", "bored"),
         ("applicants", []),
+        ("applicants", [{"full_name": "Wanjiru Kamau", "date_of_birth": "21 June 1990"}]),
     ],
 )
 async def test_bad_input_gets_422_naming_the_field_and_starts_nothing(api: Callers, field: str, value: object) -> None:
-    response = await api.client.post("/api/requests", json=make_request(**{field: value}), headers=api.intake)
+    document = api.filed_request()
+    response = await api.client.post("/api/requests", json={**document, field: value}, headers=api.intake)
     assert response.status_code == 422
     assert any(field in error["loc"] for error in response.json()["detail"])
+    await nothing_started(api, document["case_number"])
+
+
+async def nothing_started(api: Callers, case_number: str) -> None:
+    """No workflow for the case, so no row, no audit step, no email either."""
+    assert (await api.client.get(f"/api/requests/{case_number}", headers=api.officer)).status_code == 404
+    assert api.stored_rows(case_number) == []
+    assert not [path for path in api.settings.mail_dir.glob("*.eml") if case_number in path.name]
+
+
+# What an applicant used to send, and might still: true or not, only the case file says it.
+POST_OWNED_VALUES = {
+    "original_appointment_at": "2026-10-14T08:30:00",
+    "visa_class": "IR1",
+    "visa_class_on_letter": "IR1",
+    "priority_date": "2024-03-02",
+    "interviewed_already": False,
+    "last_contact_on": "2026-09-30",
+    "petitioner": {"full_name": "David Otieno", "date_of_birth": "1985-04-12"},
+    "relationship": "principal",
+    "marital_status": "married",
+    "on_appointment_letter": True,
+    "cspa_confirmed": True,
+}
+
+
+def test_every_post_owned_field_is_tried() -> None:
+    assert set(POST_OWNED_VALUES) == {*POST_OWNED_REQUEST_FIELDS, *POST_OWNED_APPLICANT_FIELDS}
+
+
+@pytest.mark.parametrize("field", POST_OWNED_REQUEST_FIELDS)
+async def test_a_post_owned_field_in_the_request_is_422_naming_it_and_starts_nothing(api: Callers, field: str) -> None:
+    document = api.filed_request()
+    response = await api.client.post(
+        "/api/requests", json={**document, field: POST_OWNED_VALUES[field]}, headers=api.intake
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["msg"].split(":")[0].endswith(field), error
+    assert "the post's case file holds this" in error["msg"]
+    await nothing_started(api, document["case_number"])
+
+
+@pytest.mark.parametrize("field", POST_OWNED_APPLICANT_FIELDS)
+async def test_a_post_owned_field_of_an_applicant_is_422_naming_it_and_starts_nothing(
+    api: Callers, field: str
+) -> None:
+    document = api.filed_request()
+    principal = {**document["applicants"][0], field: POST_OWNED_VALUES[field]}
+    response = await api.client.post(
+        "/api/requests", json={**document, "applicants": [principal]}, headers=api.intake
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"][:3] == ["body", "applicants", 0], error
+    assert error["msg"].split(":")[0].endswith(field), error
+    await nothing_started(api, document["case_number"])
+
+
+async def test_several_post_owned_fields_are_all_named(api: Callers) -> None:
+    document = api.filed_request()
+    sent = {name: POST_OWNED_VALUES[name] for name in ("visa_class", "last_contact_on", "petitioner")}
+    response = await api.client.post("/api/requests", json={**document, **sent}, headers=api.intake)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    named = error["msg"].split(":")[0]
+    assert all(name in named for name in sent), error
+    assert "these" in error["msg"]
+    await nothing_started(api, document["case_number"])
+
+
+async def test_an_unknown_case_is_screened_ineligible_saying_only_to_submit_an_inquiry(
+    api: Callers, posts
+) -> None:
+    nairobi = posts.post("nairobi")
+    # One case no post holds, and one Phnom Penh holds, with its own facts and people, sent
+    # to Nairobi: both are unknown to Nairobi, and the applicant learns nothing of either.
+    elsewhere = make_case(
+        "phnom-penh", visa_class="F2A", preference_category="F2A", priority_date="2019-07-04",
+        petitioner_id="PHP-P-004711", interviewed_on="2026-01-05",
+        applicants=[
+            {"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal",
+             "marital_status": "married"},
+            {"full_name": "Sophea Rosterperson", "date_of_birth": "1988-08-08", "relationship": "spouse",
+             "marital_status": "married"},
+        ],
+    )
+    file_cases(api.settings.database_url, "phnom-penh", elsewhere)
+    leaks = [
+        "Phnom Penh", "phnom-penh", "F2A", "2019-07-04", "PHP-P-004711", "2026-01-05", "Sophea", "1988-08-08",
+        elsewhere["original_appointment_at"][:10], elsewhere["last_contact_on"],
+    ]
+    answers = {}
+    for which, document in (
+        ("never filed", make_request("nairobi")),
+        ("another post's", make_request("nairobi", case=elsewhere)),
+    ):
+        case_number = document["case_number"]
+        response = await api.client.post("/api/requests", json=document, headers=api.intake)
+        assert response.status_code == 201, (which, response.text)
+        api.secrets[case_number] = response.json()["applicant_secret"]
+        status = await api.becomes(case_number, "INELIGIBLE")
+
+        (failed,) = status["failed_rules"]
+        assert failed["rule"] == RULE_CASE_ON_FILE, which
+        assert failed["explanation"] == (
+            f"{nairobi.name} has no case {case_number}. Please check the case number on your appointment letter. "
+            f"Please do not reschedule an appointment; submit an inquiry instead: {nairobi.contacts.inquiry_url}"
+        ), which
+        seen = await api.client.get(f"/api/requests/{case_number}/applicant-status", headers=api.applicant(case_number))
+        assert seen.json()["failed_rules"] == [failed]
+        # Screened no further: no rule read facts the post does not have.
+        engine = make_engine(api.settings.database_url)
+        with make_sessionmaker(engine)() as session:
+            (row,) = session.scalars(select(RequestRow).where(RequestRow.case_number == case_number))
+            outcomes = repository.screening_outcomes(session, row.request_id)
+            assert [(o.rule, o.passed) for o in outcomes] == [(RULE_REASON_ACCEPTED, True), (RULE_CASE_ON_FILE, False)]
+            assert (row.visa_class, row.priority_date, row.original_appointment_at) == (None, None, None)
+        engine.dispose()
+        email = await ineligible_email(api, case_number)
+        assert nairobi.contacts.inquiry_url in email and "(rule: case_on_file_at_post)" in email
+        shown = " ".join([str(status), seen.text, email])
+        assert [leak for leak in leaks if leak in shown] == [], which
+        answers[which] = failed["explanation"].replace(case_number, "<case>")
+    assert answers["never filed"] == answers["another post's"], "nothing tells the two apart"
+
+
+async def ineligible_email(api: Callers, case_number: str) -> str:
+    for _ in range(200):
+        sent = [p for p in api.settings.mail_dir.glob("*.eml") if case_number in p.name and p.stem.endswith("-ineligible")]
+        if sent:
+            (path,) = sent
+            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            return message.get_body(("plain",)).get_content()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no ineligible email for {case_number}")
 
 
 async def test_an_unknown_post_gets_422_naming_the_known_posts(api: Callers) -> None:

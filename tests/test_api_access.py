@@ -28,7 +28,7 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.storage import accounts, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import ApiToken, AuditEvent, OutboxMessage, RequestRow
-from tests.conftest import bearer, desk_settings_in, intake_token, make_request, running_worker, staff_token
+from tests.conftest import bearer, desk_settings_in, filed_request, intake_token, running_worker, staff_token
 from tests.report import report
 
 CREDENTIALS = (
@@ -85,8 +85,8 @@ class Table:
     shared_case: str = ""
 
     async def pending_review(self) -> str:
-        """A new request, screened and waiting for review."""
-        document = make_request()
+        """A new request for a case filed just now, screened and waiting for review."""
+        document = filed_request(self.settings.database_url)
         response = await self.client.post("/api/requests", json=document, headers=self.headers["intake"])
         assert response.status_code == 201, response.text
         case_number = document["case_number"]
@@ -193,7 +193,7 @@ async def test_who_may_call_each_route(table: Table, route: str, credential: str
             assert asked.status_code == 200, asked.text
     else:
         case_number = table.shared_case
-    submitted = make_request() if route == "submit" else None
+    submitted = filed_request(table.settings.database_url) if route == "submit" else None
     before = await table.footprint(case_number)
 
     response = await table.call(route, case_number, table.credential(credential, case_number), submitted)

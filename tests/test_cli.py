@@ -16,7 +16,7 @@ from reschedule_desk import cli
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import bundled_binary
 from reschedule_desk.console.access import Role
-from tests.conftest import CodecEndpoint, make_request, running_worker, settings_for, staff_token
+from tests.conftest import CodecEndpoint, filed_request, running_worker, settings_for, staff_token
 
 
 @pytest.mark.parametrize(
@@ -70,9 +70,10 @@ async def _wait_for(settings: Settings, monkeypatch: pytest.MonkeyPatch, case_nu
     raise AssertionError(f"{case_number} never became {state}")
 
 
-def _request_file(tmp_path: Path, **changes) -> tuple[Path, str]:
-    """A request in the API's shape, written where `reschedule submit` reads it."""
-    document = make_request(**changes)
+def _request_file(settings: Settings, tmp_path: Path, **changes) -> tuple[Path, str]:
+    """A request in the API's shape for a case filed in `settings`' database, written where
+    `reschedule submit` reads it."""
+    document = {**filed_request(settings.database_url), **changes}
     request_file = tmp_path / "request.json"
     request_file.write_text(json.dumps(document), encoding="utf-8")
     return request_file, document["case_number"]
@@ -83,7 +84,7 @@ async def test_submit_status_and_decide_from_the_cli(
 ) -> None:
     settings = settings_for(dev_env, desk_settings)
     staff_token(settings.database_url, "officer.kim", Role.OFFICER, ["nairobi"])
-    request_file, case_number = _request_file(tmp_path)
+    request_file, case_number = _request_file(settings, tmp_path)
     async with running_worker(dev_env.client, settings):
         code, out, _ = await _cli(settings, monkeypatch, "submit", str(request_file))
         assert code == 0 and json.loads(out)["status"] == "SUBMITTED"
@@ -121,7 +122,7 @@ async def test_the_cli_decides_only_for_an_enabled_account_of_the_right_role_and
     staff_token(settings.database_url, "officer.sok", Role.OFFICER, ["phnom-penh"])
     staff_token(settings.database_url, "officer.gone", Role.OFFICER, ["nairobi"])
     await _cli(settings, monkeypatch, "users", "disable", "officer.gone")
-    request_file, case_number = _request_file(tmp_path)
+    request_file, case_number = _request_file(settings, tmp_path)
     async with running_worker(dev_env.client, settings):
         assert (await _cli(settings, monkeypatch, "submit", str(request_file)))[0] == 0
         await _wait_for(settings, monkeypatch, case_number, "PENDING_REVIEW")
@@ -134,9 +135,17 @@ async def test_the_cli_decides_only_for_an_enabled_account_of_the_right_role_and
 async def test_a_bad_request_file_is_refused_with_the_field_named(
     desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    request_file, _ = _request_file(tmp_path, visa_class="K 1 !")
+    request_file, _ = _request_file(desk_settings, tmp_path, reason_category="lost_my_letter")
     code, _, err = await _cli(desk_settings, monkeypatch, "submit", str(request_file))
-    assert code == 2 and "visa_class" in err
+    assert code == 2 and "reason_category" in err
+
+
+async def test_a_request_file_stating_what_the_post_holds_is_refused_naming_it(
+    desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    request_file, _ = _request_file(desk_settings, tmp_path, interviewed_already=False)
+    code, _, err = await _cli(desk_settings, monkeypatch, "submit", str(request_file))
+    assert code == 2 and "interviewed_already: the post's case file holds this" in err
 
 
 async def test_an_officer_can_approve_with_temporals_own_cli(
@@ -147,7 +156,7 @@ async def test_an_officer_can_approve_with_temporals_own_cli(
     codec_endpoint: CodecEndpoint,
 ) -> None:
     settings = settings_for(dev_env, desk_settings)
-    request_file, case_number = _request_file(tmp_path)
+    request_file, case_number = _request_file(settings, tmp_path)
     async with running_worker(dev_env.client, settings):
         assert (await _cli(settings, monkeypatch, "submit", str(request_file)))[0] == 0
         await _wait_for(settings, monkeypatch, case_number, "PENDING_REVIEW")

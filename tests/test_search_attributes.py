@@ -11,7 +11,10 @@ from reschedule_desk.desk import Desk
 from reschedule_desk.domain import search
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import bundled_binary, ensure_search_attributes
-from tests.conftest import TEST_DATA_CONVERTER, reschedule_request, running_worker
+from tests.conftest import TEST_DATA_CONVERTER, filed_reschedule_request, running_worker
+from workflows.reschedule_request import IGNORED_SIGNALS_AUDITED, SCREENED_FROM_CASE_FILE
+
+PATCHES = (IGNORED_SIGNALS_AUDITED, SCREENED_FROM_CASE_FILE)
 
 
 async def test_the_desk_registers_its_search_attributes_and_indexes_requests_by_them(
@@ -26,7 +29,7 @@ async def test_the_desk_registers_its_search_attributes_and_indexes_requests_by_
         await ensure_search_attributes(env.client)
         await ensure_search_attributes(env.client)  # a second worker starting: nothing to do
 
-        request = reschedule_request()
+        request = filed_reschedule_request(desk_settings.database_url)  # screened eligible: it waits for review
         async with running_worker(env.client, desk_settings):
             await Desk(env.client, desk_settings).submit(request)
             query = 'RescheduleStatus = "PENDING_REVIEW" AND ReschedulePost = "nairobi"'
@@ -40,4 +43,12 @@ async def test_the_desk_registers_its_search_attributes_and_indexes_requests_by_
         attributes = listed.typed_search_attributes
         assert attributes[search.REQUEST_STATUS] == "PENDING_REVIEW"
         assert attributes[search.NEXT_DEADLINE] is not None
-        assert {pair.key.name for pair in attributes} <= {key.name for key in search.ALL} | {"BuildIds"}
+        # Besides the desk's own, only Temporal's: the worker's build ids, and the patches
+        # (workflow.patched) the run took, by id.
+        assert {pair.key.name for pair in attributes} <= {key.name for key in search.ALL} | {
+            "BuildIds", "TemporalChangeVersion"
+        }
+        change_versions = listed.search_attributes.get("TemporalChangeVersion", [])
+        assert set(change_versions) <= set(PATCHES), change_versions
+        shown = str(listed.search_attributes)
+        assert all(value not in shown for value in (request.contact_email, request.principal.full_name))

@@ -38,18 +38,25 @@ with workflow.unsafe.imports_passed_through():
     )
     from reschedule_desk.domain.records import (
         GATHER_SCREENING_FACTS,
+        READ_CASE_FILE,
         RECORD_TRANSITION,
         SEND_EMAIL,
         DeliveryResult,
         EmailKind,
         EmailOrder,
+        CaseFileFacts,
+        CaseFileQuery,
         Recipient,
         RecordedTransition,
-        ScreeningFacts,
-        ScreeningQuery,
         TransitionEntry,
     )
-    from reschedule_desk.domain.request import RescheduleRequest
+    from reschedule_desk.domain.self_reported import (
+        RequestInHistory,
+        ScreeningFacts,
+        ScreeningQuery,
+        SelfReportedRequest,
+        screen_self_reported,
+    )
 
 SYSTEM = "system"
 APPLICANT = "applicant"
@@ -67,6 +74,8 @@ PATIENT_RETRY = RetryPolicy(
 # recorded before a change take its old path when they replay.
 # A signal the workflow ignores is an audit step too, not only a line in the status.
 IGNORED_SIGNALS_AUDITED = "ignored-signals-audited"
+# Screening reads the post's case file, not the applicant's answers (self_reported.py).
+SCREENED_FROM_CASE_FILE = "screened-from-case-file"
 
 # The email each state sends when a request enters it.
 EMAIL_ON_ENTRY: dict[RequestState, EmailKind] = {
@@ -82,11 +91,11 @@ EMAIL_ON_ENTRY: dict[RequestState, EmailKind] = {
 @workflow.defn(name="RescheduleRequest")
 class RescheduleRequestWorkflow:
     @workflow.init
-    def __init__(self, request: RescheduleRequest) -> None:
+    def __init__(self, request: RequestInHistory) -> None:
         self._request = request
         self._state = RequestState.SUBMITTED
         self._submitted_at = workflow.now()
-        self._facts: ScreeningFacts | None = None
+        self._facts: CaseFileFacts | ScreeningFacts | None = None
         self._rules: list[RuleOutcome] = []
         self._window_ends_at: datetime | None = None
         self._reminder_at: datetime | None = None
@@ -108,20 +117,11 @@ class RescheduleRequestWorkflow:
         self._indexed = search.REQUEST_STATUS in workflow.info().typed_search_attributes
 
     @workflow.run
-    async def run(self, request: RescheduleRequest) -> RequestStatus:
-        self._facts = await workflow.execute_activity(
-            GATHER_SCREENING_FACTS,
-            ScreeningQuery(
-                case_number=request.case_number,
-                post=request.post,
-                petitioner=request.petitioner,
-                submitted_at=self._submitted_at,
-            ),
-            result_type=ScreeningFacts,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=PATIENT_RETRY,
-        )
-        self._rules = screen(request, self._facts, self._submitted_at)
+    async def run(self, request: RequestInHistory) -> RequestStatus:
+        if workflow.patched(SCREENED_FROM_CASE_FILE):
+            await self._screen_from_case_file()
+        else:
+            await self._screen_self_reported()
         failures = failed_rules(self._rules)
         if failures:
             self._move(
@@ -148,6 +148,38 @@ class RescheduleRequestWorkflow:
         # Let Update handlers return their result before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status()
+
+    async def _screen_from_case_file(self) -> None:
+        if isinstance(self._request, SelfReportedRequest):
+            # Started with the old form and not yet screened: only what the applicant knows.
+            self._request = self._request.as_request()
+        self._facts = await workflow.execute_activity(
+            READ_CASE_FILE,
+            CaseFileQuery(
+                case_number=self._request.case_number, post=self._request.post, submitted_at=self._submitted_at
+            ),
+            result_type=CaseFileFacts,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PATIENT_RETRY,
+        )
+        self._rules = screen(self._request, self._facts, self._submitted_at)
+
+    async def _screen_self_reported(self) -> None:
+        """A request whose history began before screening read the case file."""
+        assert isinstance(self._request, SelfReportedRequest)
+        self._facts = await workflow.execute_activity(
+            GATHER_SCREENING_FACTS,
+            ScreeningQuery(
+                case_number=self._request.case_number,
+                post=self._request.post,
+                petitioner=self._request.petitioner,
+                submitted_at=self._submitted_at,
+            ),
+            result_type=ScreeningFacts,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PATIENT_RETRY,
+        )
+        self._rules = screen_self_reported(self._request, self._facts, self._submitted_at)
 
     # -- officer and applicant actions: Updates with validators, and Signals alike ------
 

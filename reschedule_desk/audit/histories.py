@@ -23,7 +23,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
 
-from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.domain.self_reported import RequestInHistory
 from reschedule_desk.storage import archive
 from reschedule_desk.storage.tables import ArchivedHistory
 
@@ -99,7 +99,7 @@ async def fetch_live(client: Client, workflow_id: str, run_id: str | None = None
 async def keep(sessions: sessionmaker[Session], history: WorkflowHistory, converter: DataConverter) -> ArchivedHistory:
     """Archive the history as Temporal exports it."""
     started = history.events[0].workflow_execution_started_event_attributes
-    (request,) = await converter.decode_wrapper(started.input, [RescheduleRequest])
+    (request,) = await converter.decode_wrapper(started.input, [RequestInHistory])
 
     def write() -> ArchivedHistory:
         with sessions.begin() as session:

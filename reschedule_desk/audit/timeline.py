@@ -33,14 +33,15 @@ from reschedule_desk.domain.records import (
     ACTIVITY_INPUT,
     ACTIVITY_RESULT,
     GATHER_SCREENING_FACTS,
+    READ_CASE_FILE,
     RECORD_TRANSITION,
     SEND_EMAIL,
     DeliveryResult,
     EmailOrder,
-    ScreeningFacts,
+    CaseFileFacts,
     TransitionEntry,
 )
-from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.domain.self_reported import RequestInHistory, ScreeningFacts, SelfReportedRequest
 
 # The workflow's timer summaries (workflows/reschedule_request.py). Histories keep the
 # format of their day: a summary this does not know is shown as it is.
@@ -49,6 +50,9 @@ _RELEASE_SUMMARY = re.compile(r"^approval email release (?P<due>\S+)$")
 
 # A patched workflow change leaves this marker (workflow.patched) in the histories it runs.
 PATCH_MARKER = "core_patch"
+# The activity that gathers what screening decides on: READ_CASE_FILE, or for requests taken
+# before the case file was read, GATHER_SCREENING_FACTS.
+SCREENING_ACTIVITIES = frozenset({READ_CASE_FILE, GATHER_SCREENING_FACTS})
 
 
 class EntryKind(StrEnum):
@@ -138,8 +142,8 @@ class _Reader:
     activities: dict[int, _Activity] = field(default_factory=dict)
     timers: dict[str, str] = field(default_factory=dict)  # timer id -> what it waits for
     update_outcomes: dict[str, str] = field(default_factory=dict)
-    facts: ScreeningFacts | None = None
-    request: RescheduleRequest | None = None
+    facts: CaseFileFacts | ScreeningFacts | None = None
+    request: RequestInHistory | None = None
     submitted_at: datetime | None = None
     window: _Window = field(default_factory=_Window)
     emails_of_keys: dict[str, EmailOrder] = field(default_factory=dict)
@@ -161,7 +165,7 @@ class _Reader:
                     activity = self.activities[attributes.scheduled_event_id]
                     activity.outcome = "completed"
                     activity.result = await self._activity_result(activity.name, attributes.result)
-                    if activity.name == GATHER_SCREENING_FACTS:
+                    if activity.name in SCREENING_ACTIVITIES:
                         self.facts = activity.result
                 case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
                     attributes = event.activity_task_failed_event_attributes
@@ -215,7 +219,7 @@ class _Reader:
             match event.event_type:
                 case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
                     attributes = event.workflow_execution_started_event_attributes
-                    self.request = await self._decode(attributes.input, RescheduleRequest)
+                    self.request = await self._decode(attributes.input, RequestInHistory)
                     self.submitted_at = at
                     add(EntryKind.SUBMITTED, _describe_request(self.request), actor="applicant")
 
@@ -242,7 +246,7 @@ class _Reader:
                         outcome = activity.result if activity.outcome == "completed" else None
                         emails.append(EmailInHistory(event_id=event.event_id, message_key=key, outcome=outcome))
                         add(EntryKind.EMAIL, self._describe_email(key, activity))
-                    elif activity.name == GATHER_SCREENING_FACTS:
+                    elif activity.name in SCREENING_ACTIVITIES:
                         add(EntryKind.SCREENING, self._describe_screening(activity))
                     else:
                         add(EntryKind.PROBLEM, f"unknown activity {activity.name}: {_outcome(activity)}")
@@ -332,13 +336,14 @@ class _Reader:
     # -- the words ------------------------------------------------------------------------
 
     def _describe_screening(self, activity: _Activity) -> str:
-        facts: ScreeningFacts | None = activity.result
+        facts: CaseFileFacts | ScreeningFacts | None = activity.result
         if facts is None:
             return f"screening facts: {_outcome(activity)}"
         windows = facts.post.windows
         others = ", ".join(facts.other_open_cases_of_petitioner) or "none"
         return (
-            f"facts for {facts.post.name}: review window {windows.review_business_days} and answer window "
+            f"{_describe_case_file(facts) if isinstance(facts, CaseFileFacts) else 'facts'} "
+            f"for {facts.post.name}: review window {windows.review_business_days} and answer window "
             f"{windows.answer_business_days} business days, reminders {windows.reminder_lead_business_days} "
             f"business days before their end, approval email {windows.approval_release_business_days} business "
             f"days after submission; calendar {facts.calendar.first_day} to {facts.calendar.last_day}; "
@@ -483,11 +488,30 @@ def event_type_name(event: HistoryEvent) -> str:
     return EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
 
 
-def _describe_request(request: RescheduleRequest) -> str:
+def _describe_request(request: RequestInHistory) -> str:
     count = len(request.applicants)
+    # Requests taken before the case file was read stated their class themselves.
+    visa_class = f"{request.visa_class}, " if isinstance(request, SelfReportedRequest) else ""
     return (
-        f"case {request.case_number} at {request.post}: {request.visa_class}, {request.reason_category}, "
+        f"case {request.case_number} at {request.post}: {visa_class}{request.reason_category}, "
         f"{count} applicant{'s' if count != 1 else ''}"
+    )
+
+
+def _describe_case_file(facts: CaseFileFacts) -> str:
+    """What screening read: the case's file as it was (not its names), and the bulletin."""
+    case = facts.case
+    if case is None:
+        return "no case file"
+    bulletin = f"Visa Bulletin of {facts.bulletin_month:%Y-%m}" if facts.bulletin_month else "no Visa Bulletin"
+    if facts.final_action is not None:
+        cut_off = facts.final_action.final_action_date or "current"
+        bulletin += f" ({case.preference_category}, {facts.final_action.chargeability}: {cut_off})"
+    interviewed = f"interviewed {case.interviewed_on}" if case.interviewed_on else "not interviewed"
+    return (
+        f"case file: {case.visa_class} (on the letter {case.visa_class_on_letter or case.visa_class}), priority date "
+        f"{case.priority_date or 'none'}, appointment {case.original_appointment_at:%Y-%m-%d %H:%M}, {interviewed}, "
+        f"last contact {case.last_contact_on}, {len(case.applicants)} on the letter; {bulletin};"
     )
 
 

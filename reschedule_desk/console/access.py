@@ -56,6 +56,7 @@ ACTION_PERMISSIONS: dict[str, Permission] = {
 PAGE_PERMISSIONS: dict[str, Permission] = {
     "queue": Permission.VIEW_QUEUE,
     "request": Permission.VIEW_REQUEST,
+    "case_file": Permission.VIEW_REQUEST,  # recording on it is deciding: Permission.DECIDE
     "overview": Permission.VIEW_OVERVIEW,
     "audit": Permission.VIEW_AUDIT,
     "accounts": Permission.MANAGE_ACCOUNTS,

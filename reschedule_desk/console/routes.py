@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Annotated
 from urllib.parse import urlencode
@@ -55,9 +55,9 @@ from reschedule_desk.domain.decisions import Approval, Assignment, Claim, Denial
 from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState
 from reschedule_desk.settings import TEMPLATES_DIR, Settings
 from reschedule_desk.temporal import connect, data_converter
-from reschedule_desk.storage import accounts, queue, tokens
+from reschedule_desk.storage import accounts, case_file, queue, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
-from reschedule_desk.storage.tables import OutboxMessage
+from reschedule_desk.storage.tables import CaseFileRow, OutboxMessage
 
 # Autoescape everything: the default only escapes names ending in .html, not ours (.html.j2).
 templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True))
@@ -530,6 +530,119 @@ async def extend_window(
         return WindowExtension(supervisor_id=principal.name, business_days=business_days, reason=reason)
 
     return await _act(request, principal, case_number, "extend_window", extension)
+
+
+# -- the case file ------------------------------------------------------------------------
+
+# What the case file page says after a change was recorded (the redirect carries the key).
+RECORDED = {
+    "cspa_confirmation": "CSPA confirmation recorded.",
+    "contact": "Contact recorded.",
+}
+
+
+def _filed_case(db: Session, case_number: str) -> CaseFileRow | None:
+    try:
+        return case_file.case_file(db, case_number)
+    except ValueError:  # not a case number at all
+        return None
+
+
+def _case_file_page(
+    request: Request, principal: Principal, case_number: str, status_code: int = 200, **context
+) -> HTMLResponse:
+    console = _console(request)
+    with console.sessions() as db:
+        row = _filed_case(db, case_number)
+        if row is None:
+            raise PageNotFound(f"There is no case {case_number.upper()} in the case file.")
+        require(principal, Permission.VIEW_REQUEST, row.post)
+        page = views.case_file_page(
+            row, case_file.case_file_changes(db, row.case_number), console.settings.posts, console.clock()
+        )
+        has_request = queue.latest_request(db, row.case_number) is not None
+    return _render(
+        request,
+        "case_file.html.j2",
+        status_code=status_code,
+        page=page,
+        has_request=has_request,
+        # Recording changes what screening reads of the case: the work of those who decide
+        # the post's requests, never an auditor's.
+        can_record=can(principal, Permission.DECIDE, row.post),
+        **context,
+    )
+
+
+@router.get("/cases/{case_number}")
+def case_file_page(request: Request, principal: SignedIn, case_number: str, done: str | None = None) -> Response:
+    return _case_file_page(request, principal, case_number, notice=RECORDED.get(done or ""))
+
+
+def _record(
+    request: Request, principal: Principal, case_number: str, kind: str, record: Callable[[Session, datetime], object]
+) -> Response:
+    """Record one change to the case file for the signed-in account, after the access
+    rules allow it; a refusal shows the page again, with nothing changed."""
+    console = _console(request)
+    try:
+        with console.sessions.begin() as db:
+            row = _filed_case(db, case_number)
+            if row is None:
+                raise PageNotFound(f"There is no case {case_number.upper()} in the case file.")
+            require(principal, Permission.DECIDE, row.post)
+            # The post's own date decides what is "in the future", not UTC's.
+            record(db, console.clock().astimezone(console.settings.posts.post(row.post).zone))
+            number = row.case_number
+    except ValueError as refusal:
+        return _case_file_page(request, principal, case_number, 422, error=f"Nothing was recorded: {refusal}.")
+    return RedirectResponse(f"/cases/{number}?{urlencode({'done': kind})}", status_code=303)
+
+
+def _form_date(value: str, what: str) -> date:
+    if not value.strip():
+        raise ValueError(f"give {what} (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{what} {value.strip()!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _form_position(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("choose the child whose CSPA eligibility was confirmed") from None
+
+
+@router.post("/cases/{case_number}/cspa-confirmation", dependencies=CHECKED_FORM)
+def record_cspa_confirmation(
+    request: Request,
+    principal: SignedIn,
+    case_number: str,
+    position: Annotated[str, Form()] = "",
+    confirmed_on: Annotated[str, Form()] = "",
+    note: Text = "",
+) -> Response:
+    return _record(
+        request, principal, case_number, "cspa_confirmation",
+        lambda db, at: case_file.record_cspa_confirmation(
+            db, case_number, _form_position(position), _form_date(confirmed_on, "the CSPA confirmation date"),
+            principal.name, at, note,
+        ),
+    )
+
+
+@router.post("/cases/{case_number}/contact", dependencies=CHECKED_FORM)
+def record_contact(
+    request: Request, principal: SignedIn, case_number: str, contacted_on: Annotated[str, Form()] = "", note: Text = ""
+) -> Response:
+    return _record(
+        request, principal, case_number, "contact",
+        lambda db, at: case_file.record_contact(
+            db, case_number, _form_date(contacted_on, "the contact date"), principal.name, at, note
+        ),
+    )
 
 
 # -- the supervisor overview --------------------------------------------------------------

@@ -17,9 +17,17 @@ from reschedule_desk.domain.calendar import PostCalendar, build_post_calendar
 from reschedule_desk.domain.eligibility import REASON_LABELS
 from reschedule_desk.domain.lifecycle import RequestState, RuleOutcome, Transition
 from reschedule_desk.domain.posts import Post, PostsConfig
+from reschedule_desk.domain.request import Relationship
 from reschedule_desk.storage import repository
 from reschedule_desk.storage.queue import QueueRow
-from reschedule_desk.storage.tables import OutboxMessage, OutboxStatus, RequestRow
+from reschedule_desk.storage.tables import (
+    CaseFileChange,
+    CaseFileChangeKind,
+    CaseFileRow,
+    OutboxMessage,
+    OutboxStatus,
+    RequestRow,
+)
 
 LOCAL_TIME = "%a %-d %b %Y, %H:%M %Z"
 LOCAL_DATE = "%a %-d %b %Y"
@@ -180,8 +188,8 @@ def request_page(session: Session, row: RequestRow, posts: PostsConfig, calendar
         applicants=[
             ApplicantView(
                 full_name=applicant.full_name,
-                relationship=applicant.relationship.value,
-                marital_status=applicant.marital_status.value,
+                relationship=applicant.relationship.value if applicant.relationship else "not on the letter",
+                marital_status=applicant.marital_status.value if applicant.marital_status else "—",
                 date_of_birth=applicant.date_of_birth,
                 age=age_on(applicant.date_of_birth, submitted_on),
                 on_appointment_letter=applicant.on_appointment_letter,
@@ -375,4 +383,107 @@ def post_overview(post: Post, items: list[QueueItem], open_counts: dict[str | No
             for officer in officers
         ],
         due=items,
+    )
+
+
+# -- the case file ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterView:
+    position: int  # as stored, what the CSPA form sends
+    number: int  # as the page shows it: the principal is no. 1
+    full_name: str
+    relationship: str
+    date_of_birth: date
+    marital_status: str
+    age: int  # today, at the post
+    cspa_confirmed_on: date | None
+    is_child: bool
+
+
+@dataclass(frozen=True)
+class CaseFileChangeView:
+    at: str  # local time at the post
+    actor: str
+    what: str
+    before: str
+    after: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class CaseFilePage:
+    row: CaseFileRow
+    post: Post
+    columns: list[tuple[str, str]]  # every case column, as label and value
+    roster: list[RosterView]
+    changes: list[CaseFileChangeView]
+    today: date  # at the post: no form takes a later date
+
+    @property
+    def children(self) -> list[RosterView]:
+        return [applicant for applicant in self.roster if applicant.is_child]
+
+
+def case_file_page(row: CaseFileRow, changes: list[CaseFileChange], posts: PostsConfig, now: datetime) -> CaseFilePage:
+    post = posts.post(row.post)
+    zone = post.zone
+    today = now.astimezone(zone).date()
+
+    def day(value: date | None) -> str:
+        return value.isoformat() if value else "—"
+
+    columns = [
+        ("Case number", row.case_number),
+        ("Post", post.name),
+        ("Visa class", row.visa_class),
+        ("Visa class on the letter", row.visa_class_on_letter or "the same"),
+        ("Priority date", day(row.priority_date)),
+        ("Preference category", row.preference_category),
+        ("Chargeability", row.chargeability),
+        ("Petitioner", row.petitioner_id),
+        ("Original appointment", f"{row.original_appointment_at:%a %-d %b %Y, %H:%M} (post's time)"),
+        ("Interviewed on", row.interviewed_on.isoformat() if row.interviewed_on else "not yet"),
+        ("Last contact", day(row.last_contact_on)),
+        ("First imported", row.imported_at.astimezone(zone).strftime(LOCAL_TIME)),
+        ("Last changed", row.updated_at.astimezone(zone).strftime(LOCAL_TIME)),
+    ]
+    roster = [
+        RosterView(
+            position=applicant.position,
+            number=applicant.position + 1,
+            full_name=applicant.full_name,
+            relationship=applicant.relationship.value,
+            date_of_birth=applicant.date_of_birth,
+            marital_status=applicant.marital_status.value,
+            age=age_on(applicant.date_of_birth, today),
+            cspa_confirmed_on=applicant.cspa_confirmed_on,
+            is_child=applicant.relationship is Relationship.CHILD,
+        )
+        for applicant in row.applicants
+    ]
+    return CaseFilePage(
+        row=row,
+        post=post,
+        columns=columns,
+        roster=roster,
+        changes=[_case_file_change_view(change, zone) for change in changes],
+        today=today,
+    )
+
+
+def _case_file_change_view(change: CaseFileChange, zone) -> CaseFileChangeView:
+    # By roster number, not name: a later import may have replaced the roster.
+    if change.kind is CaseFileChangeKind.CSPA_CONFIRMATION:
+        what = f"CSPA confirmation of applicant no. {change.position + 1}"
+    else:
+        what = "Last contact"
+    return CaseFileChangeView(
+        at=change.at.astimezone(zone).strftime(LOCAL_TIME),
+        actor=change.actor,
+        what=what,
+        before=change.value_before or "none",
+        after=change.value_after,
+        note=change.note,
     )

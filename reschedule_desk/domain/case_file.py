@@ -291,3 +291,10 @@ def _field(location: tuple) -> str:
 
 def _message(problem: dict) -> str:
     return problem["msg"].removeprefix("Value error, ")
+
+
+def final_action_for(bulletin: list[BulletinRow], category: str, chargeability: str) -> BulletinRow | None:
+    """A month's row for a case: its own country's, when the bulletin lists the country
+    apart (as it does Mexico or the Philippines), else all chargeability areas'."""
+    rows = {(row.category, row.chargeability): row for row in bulletin}
+    return rows.get((category, chargeability)) or rows.get((category, ALL_CHARGEABILITY))

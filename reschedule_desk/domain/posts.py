@@ -135,21 +135,7 @@ class Post(_Config):
         return ZoneInfo(self.time_zone)
 
 
-CutOff = date | Literal["C"]
-
-
-class VisaBulletin(_Config):
-    """Final action dates of the Visa Bulletin the desk screens against.
-
-    A class not listed is not subject to a cut-off (immediate relatives); "C" means current.
-    """
-
-    as_of: str = Field(description='The bulletin\'s month, e.g. "2026-11".')
-    final_action_dates: dict[VisaClass, CutOff]
-
-
 class PostsConfig(_Config):
-    visa_bulletin: VisaBulletin
     posts: dict[str, Post]
 
     def post(self, code: str) -> Post:
@@ -174,6 +160,11 @@ def parse_posts(text: str, source: str = "posts.toml") -> PostsConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise PostsConfigError(f"{source}: {error}") from None
+    if "visa_bulletin" in raw:
+        raise PostsConfigError(
+            f"{source}: visa_bulletin: the Visa Bulletin is data now, not configuration: "
+            "import its months with `reschedule bulletin import FILE`"
+        )
     for code, table in (raw.get("posts") or {}).items():
         if isinstance(table, dict):
             table.setdefault("code", code)

@@ -5,16 +5,15 @@ Kept pure so the workflow can build them inside the sandbox.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from reschedule_desk.domain.calendar import PostCalendar
+from reschedule_desk.domain.case_file import BulletinRow, CaseFile
 from reschedule_desk.domain.lifecycle import RuleOutcome, Transition
-from reschedule_desk.domain.posts import Post, VisaBulletin
-from reschedule_desk.domain.request import Petitioner, RescheduleRequest
+from reschedule_desk.domain.posts import Post
+from reschedule_desk.domain.self_reported import RequestInHistory, ScreeningFacts, ScreeningQuery
 
 
 class EmailKind(StrEnum):
@@ -40,36 +39,27 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
 
-class ScreeningQuery(_Payload):
-    """What screening looks up outside the request, and no more of the request: history
+class CaseFileQuery(_Payload):
+    """What screening looks up in the post's records, and no more of the request: history
     keeps one copy of the applicants' details, the workflow's input."""
 
     case_number: str
     post: str
-    petitioner: Petitioner
     submitted_at: datetime
 
-    @model_validator(mode="before")
-    @classmethod
-    def _from_a_whole_request(cls, value: Any) -> Any:
-        # A query scheduled before this one was slimmed carried the whole request.
-        if isinstance(value, dict) and "request" in value:
-            request = value["request"]
-            return {
-                "case_number": request["case_number"],
-                "post": request["post"],
-                "petitioner": request["petitioner"],
-                "submitted_at": value["submitted_at"],
-            }
-        return value
 
-
-class ScreeningFacts(_Payload):
-    """Everything screening needs that lives outside the request, fixed at submission."""
+class CaseFileFacts(_Payload):
+    """Everything screening decides on besides the request, as it was at submission: the
+    history holds it, so a replay decides the same whatever the records say by then."""
 
     post: Post
-    visa_bulletin: VisaBulletin
     calendar: PostCalendar
+    case: CaseFile | None = Field(description="The post's file of the case; None when it has no such case.")
+    bulletin_month: date | None = Field(description="The Visa Bulletin in force on the day of submission.")
+    final_action: BulletinRow | None = Field(
+        description="That bulletin's final action date for the case's category and chargeability, "
+        "None when it lists none."
+    )
     other_open_cases_of_petitioner: list[str] = Field(default_factory=list)
 
 
@@ -87,7 +77,7 @@ class TransitionEntry(_Payload):
     request_id: str
     workflow_id: str
     transition: Transition
-    request: RescheduleRequest | None = Field(
+    request: RequestInHistory | None = Field(
         default=None, description="Only with the first step, which creates the request's rows."
     )
     window_ends_at: datetime | None = None
@@ -110,18 +100,21 @@ class DeliveryResult(StrEnum):
 
 # Activity names: the workflow calls activities by name so that it never imports their
 # side-effecting modules into the sandbox.
-GATHER_SCREENING_FACTS = "gather_screening_facts"
+READ_CASE_FILE = "read_case_file"
+GATHER_SCREENING_FACTS = "gather_screening_facts"  # requests submitted before READ_CASE_FILE
 RECORD_TRANSITION = "record_transition"
 SEND_EMAIL = "send_email"
 
 # What each activity takes and returns, for the tools that read them back from a history:
 # the audit timeline and the benchmark.
 ACTIVITY_INPUT: dict[str, type] = {
+    READ_CASE_FILE: CaseFileQuery,
     GATHER_SCREENING_FACTS: ScreeningQuery,
     RECORD_TRANSITION: TransitionEntry,
     SEND_EMAIL: str,
 }
 ACTIVITY_RESULT: dict[str, type] = {
+    READ_CASE_FILE: CaseFileFacts,
     GATHER_SCREENING_FACTS: ScreeningFacts,
     RECORD_TRANSITION: RecordedTransition,
     SEND_EMAIL: DeliveryResult,

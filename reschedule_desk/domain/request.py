@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -102,33 +102,50 @@ class MaritalStatus(StrEnum):
     WIDOWED = "widowed"
 
 
-class Applicant(BaseModel):
-    """One person travelling on the appointment."""
+# What the post's case file holds and the request no longer carries: sending one is refused
+# by name, so an applicant's word can never change a screening outcome.
+POST_OWNED_REQUEST_FIELDS = (
+    "original_appointment_at",
+    "visa_class",
+    "visa_class_on_letter",
+    "priority_date",
+    "interviewed_already",
+    "last_contact_on",
+    "petitioner",
+)
+POST_OWNED_APPLICANT_FIELDS = ("relationship", "marital_status", "on_appointment_letter", "cspa_confirmed")
+
+
+def _refuse_post_owned(value: Any, owned: tuple[str, ...], carries: str) -> Any:
+    if isinstance(value, dict):
+        sent = [name for name in owned if name in value]
+        if sent:
+            raise ValueError(
+                f"{', '.join(sent)}: the post's case file holds {'this' if len(sent) == 1 else 'these'}, "
+                f"not the request; leave {'it' if len(sent) == 1 else 'them'} out ({carries})"
+            )
+    return value
+
+
+class LetterApplicant(BaseModel):
+    """One person travelling on the appointment, as named on the appointment letter."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     full_name: PersonName
     date_of_birth: date
-    relationship: Relationship
-    marital_status: MaritalStatus = MaritalStatus.SINGLE
-    on_appointment_letter: bool = Field(
-        default=True, description="Named on the original appointment letter (Packet 4)."
-    )
-    cspa_confirmed: bool = Field(
-        default=False,
-        description="The post confirmed Child Status Protection Act eligibility for this child.",
-    )
 
-
-class Petitioner(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    full_name: PersonName
-    date_of_birth: date | None = None
+    @model_validator(mode="before")
+    @classmethod
+    def _only_what_the_letter_says(cls, value: Any) -> Any:
+        return _refuse_post_owned(
+            value, POST_OWNED_APPLICANT_FIELDS, "an applicant is a full_name and a date_of_birth, as on the letter"
+        )
 
 
 class RescheduleRequest(BaseModel):
-    """A "Missed My Appointment" request as it reaches the desk."""
+    """A "Missed My Appointment" request as it reaches the desk: only what the applicant
+    knows. Everything else screening needs is the post's, in its case file."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
@@ -136,42 +153,26 @@ class RescheduleRequest(BaseModel):
     post: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)]
     reason_category: ReasonCategory
     reason: FreeText = Field(description='In the applicant\'s words, e.g. "my medicals were on hold".')
-    original_appointment_at: datetime | None = Field(
-        default=None,
-        description="Local date and time of the original appointment at the post "
-        "(no offset: it is read in the post's time zone). Required for a missed appointment.",
-    )
-    visa_class: VisaClass
-    visa_class_on_letter: VisaClass | None = Field(
-        default=None, description="The class printed on the appointment letter, when it differs."
-    )
-    priority_date: date | None = None
-    interviewed_already: bool = False
-    last_contact_on: date = Field(description="When the principal applicant last contacted the post.")
-    applicants: list[Applicant] = Field(min_length=1, max_length=20)
     contact_email: EmailStr
-    petitioner: Petitioner
+    applicants: list[LetterApplicant] = Field(
+        min_length=1,
+        max_length=20,
+        description="Everyone on the appointment, as on the letter (Packet 4): the principal applicant first.",
+    )
 
-    @model_validator(mode="after")
-    def _one_principal_and_a_date_when_missed(self) -> RescheduleRequest:
-        principals = [a for a in self.applicants if a.relationship is Relationship.PRINCIPAL]
-        if len(principals) != 1:
-            raise ValueError(
-                f"applicants must name exactly one principal applicant, not {len(principals)}"
-            )
-        if self.reason_category.is_a_missed_appointment and self.original_appointment_at is None:
-            raise ValueError(
-                f"original_appointment_at is required when reason_category is {self.reason_category.value}"
-            )
-        if self.original_appointment_at is not None and self.original_appointment_at.tzinfo is not None:
-            raise ValueError(
-                "original_appointment_at is the post's local time: give it without a UTC offset"
-            )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _only_what_the_applicant_knows(cls, value: Any) -> Any:
+        return _refuse_post_owned(
+            value,
+            POST_OWNED_REQUEST_FIELDS,
+            "a request carries case_number, post, reason_category, reason, contact_email and applicants",
+        )
 
     @property
-    def principal(self) -> Applicant:
-        return next(a for a in self.applicants if a.relationship is Relationship.PRINCIPAL)
+    def principal(self) -> LetterApplicant:
+        """Whom the emails address: the letter names the principal applicant first."""
+        return self.applicants[0]
 
     @property
     def workflow_id(self) -> str:

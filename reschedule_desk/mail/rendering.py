@@ -21,7 +21,7 @@ from reschedule_desk.domain.appointments import change_rule_text, closing_rule_t
 from reschedule_desk.domain.lifecycle import RequestState, RuleOutcome
 from reschedule_desk.domain.posts import Post
 from reschedule_desk.domain.records import EmailKind, Recipient
-from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.domain.self_reported import RequestInHistory
 from reschedule_desk.settings import TEMPLATES_DIR
 
 EMAIL_TEMPLATES_DIR = TEMPLATES_DIR / "email"
@@ -53,9 +53,12 @@ class EmailContext(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    request: RescheduleRequest
+    request: RequestInHistory
     post: Post
     kind: EmailKind
+    visa_class: str | None = Field(
+        default=None, description="The case's class in the case file; approved and reminder emails name it."
+    )
     recipient: Recipient = Recipient.APPLICANT
     note: str | None = Field(
         default=None,
@@ -122,7 +125,8 @@ class EmailContext(BaseModel):
             "submitted_at": self.submitted_at,
             "approval_email_release_at": self.approval_email_release_at,
             "business_days": business_days,
-            "visa_bulletin_caution": self.request.visa_class in PREFERENCE_CATEGORIES,
+            "visa_class": self.visa_class,
+            "visa_bulletin_caution": self.visa_class in PREFERENCE_CATEGORIES,
             # The secret itself is written in only as the email leaves (applicant_secrets.py).
             "applicant_secret": APPLICANT_SECRET_MARKER,
         }

@@ -12,14 +12,17 @@ import hashlib
 import unicodedata
 from datetime import UTC, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reschedule_desk.domain.lifecycle import OPEN_STATES, RuleOutcome, Transition
 from reschedule_desk.domain.records import EmailKind, TransitionEntry
-from reschedule_desk.domain.request import Petitioner, RescheduleRequest
-from reschedule_desk.storage import audit_chain
+from reschedule_desk.domain.case_file import CaseFile
+from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.domain.roster import match_roster
+from reschedule_desk.domain.self_reported import Petitioner, RequestInHistory, SelfReportedRequest
+from reschedule_desk.storage import audit_chain, case_file
 from reschedule_desk.storage.tables import (
     ApplicantRow,
     AuditEvent,
@@ -28,6 +31,10 @@ from reschedule_desk.storage.tables import (
     RequestRow,
     ScreeningOutcomeRow,
 )
+
+
+# A request as submitted: taken before screening read the case file, or since.
+_submitted: TypeAdapter[RequestInHistory] = TypeAdapter(RequestInHistory)
 
 
 class NotFound(LookupError):
@@ -91,7 +98,11 @@ def record_transition(session: Session, entry: TransitionEntry, message: OutboxD
             raise NotFound(
                 f"request {entry.request_id} has no row yet: its first step must carry the request"
             )
-        request = _new_request_row(entry, entry.request)
+        if isinstance(entry.request, SelfReportedRequest):
+            request = _self_reported_request_row(entry, entry.request)
+        else:
+            case = case_file.case_at_post(session, entry.request.case_number, entry.request.post)
+            request = _new_request_row(entry, entry.request, case)
         session.add(request)
         # The audit and outbox rows have no ORM relationship to the request, so the
         # request must reach the database first for their foreign keys.
@@ -156,25 +167,38 @@ def record_transition(session: Session, entry: TransitionEntry, message: OutboxD
     return key
 
 
-def _new_request_row(entry: TransitionEntry, request: RescheduleRequest) -> RequestRow:
+def _new_request_row(entry: TransitionEntry, request: RescheduleRequest, case: CaseFile | None) -> RequestRow:
+    """The request's row, with the case file's facts beside the applicant's words: the
+    console lists and the emails read them from here."""
+    roster = match_roster(request.applicants, case.applicants) if case else [None] * len(request.applicants)
     return RequestRow(
-        request_id=entry.request_id,
-        workflow_id=entry.workflow_id,
-        case_number=request.case_number,
-        post=request.post,
-        status=entry.transition.to_state,
-        reason_category=request.reason_category,
-        reason=request.reason,
+        **_request_columns(entry, request),
+        original_appointment_at=case.original_appointment_at if case else None,
+        visa_class=case.visa_class if case else None,
+        priority_date=case.priority_date if case else None,
+        applicants=[
+            ApplicantRow(
+                position=position,
+                full_name=applicant.full_name,
+                date_of_birth=applicant.date_of_birth,
+                relationship=on_letter.relationship if on_letter else None,
+                marital_status=on_letter.marital_status if on_letter else None,
+                on_appointment_letter=on_letter is not None,
+                cspa_confirmed=on_letter is not None and on_letter.cspa_confirmed_on is not None,
+            )
+            for position, (applicant, on_letter) in enumerate(zip(request.applicants, roster))
+        ],
+    )
+
+
+def _self_reported_request_row(entry: TransitionEntry, request: SelfReportedRequest) -> RequestRow:
+    """A request taken before screening read the case file (self_reported.py)."""
+    return RequestRow(
+        **_request_columns(entry, request),
         original_appointment_at=request.original_appointment_at,
         visa_class=request.visa_class,
         priority_date=request.priority_date,
-        contact_email=request.contact_email,
         petitioner_fingerprint=petitioner_fingerprint(request.petitioner),
-        # TransitionEntry carries no submission time of its own: the first step's is it.
-        submitted_at=entry.transition.at,
-        request_document=request.model_dump_json(),
-        updated_at=entry.transition.at,
-        last_step=entry.transition.step,
         applicants=[
             ApplicantRow(
                 position=position,
@@ -187,6 +211,24 @@ def _new_request_row(entry: TransitionEntry, request: RescheduleRequest) -> Requ
             )
             for position, applicant in enumerate(request.applicants)
         ],
+    )
+
+
+def _request_columns(entry: TransitionEntry, request: RequestInHistory) -> dict:
+    return dict(
+        request_id=entry.request_id,
+        workflow_id=entry.workflow_id,
+        case_number=request.case_number,
+        post=request.post,
+        status=entry.transition.to_state,
+        reason_category=request.reason_category,
+        reason=request.reason,
+        contact_email=request.contact_email,
+        # TransitionEntry carries no submission time of its own: the first step's is it.
+        submitted_at=entry.transition.at,
+        request_document=request.model_dump_json(),
+        updated_at=entry.transition.at,
+        last_step=entry.transition.step,
         screening_outcomes=[
             ScreeningOutcomeRow(
                 position=position, rule=outcome.rule, passed=outcome.passed, explanation=outcome.explanation
@@ -200,12 +242,12 @@ def request_row(session: Session, request_id: str) -> RequestRow | None:
     return session.get(RequestRow, request_id)
 
 
-def load_request(session: Session, request_id: str) -> RescheduleRequest:
+def load_request(session: Session, request_id: str) -> RequestInHistory:
     """The request exactly as submitted."""
     row = session.get(RequestRow, request_id)
     if row is None:
         raise NotFound(f"no request {request_id}")
-    return RescheduleRequest.model_validate_json(row.request_document)
+    return _submitted.validate_json(row.request_document)
 
 
 def screening_outcomes(session: Session, request_id: str) -> list[RuleOutcome]:

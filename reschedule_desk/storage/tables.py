@@ -114,13 +114,16 @@ class RequestRow(Base):
     status: Mapped[RequestState] = mapped_column(_enum(RequestState), index=True)
     reason_category: Mapped[ReasonCategory] = mapped_column(_enum(ReasonCategory))
     reason: Mapped[str] = mapped_column(Text)
+    # From the case file as the first step was recorded, moments after screening read it
+    # (the history holds what screening decided on); none when the post had no file of it.
     original_appointment_at: Mapped[datetime | None] = mapped_column(DateTime())  # post's local time
-    visa_class: Mapped[str] = mapped_column(String(8))
+    visa_class: Mapped[str | None] = mapped_column(String(8))
     priority_date: Mapped[date | None] = mapped_column(Date)
     contact_email: Mapped[str] = mapped_column(String(320))
-    # sha256 of the normalised petitioner: finds the petitioner's other cases without
-    # a lookup by name (see repository.petitioner_fingerprint).
-    petitioner_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # Requests taken before screening read the case file only (self_reported.py): sha256
+    # of the normalised petitioner the applicant named (repository.petitioner_fingerprint).
+    # Since, the case file's petitioner_id finds a petitioner's other cases.
+    petitioner_fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     window_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reminder_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -152,8 +155,9 @@ class ApplicantRow(Base):
     position: Mapped[int] = mapped_column(Integer)
     full_name: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[date] = mapped_column(Date)
-    relationship: Mapped[Relationship] = mapped_column(_enum(Relationship))
-    marital_status: Mapped[MaritalStatus] = mapped_column(_enum(MaritalStatus))
+    # As on the letter (Packet 4) when screening found the applicant there; none when not.
+    relationship: Mapped[Relationship | None] = mapped_column(_enum(Relationship))
+    marital_status: Mapped[MaritalStatus | None] = mapped_column(_enum(MaritalStatus))
     on_appointment_letter: Mapped[bool] = mapped_column(Boolean)
     cspa_confirmed: Mapped[bool] = mapped_column(Boolean)
 
@@ -369,3 +373,30 @@ class VisaBulletinRow(Base):
     category: Mapped[str] = mapped_column(String(8), primary_key=True)
     chargeability: Mapped[str] = mapped_column(String(8), primary_key=True)  # a country, or ALL
     final_action_date: Mapped[date | None] = mapped_column(Date)
+
+
+class CaseFileChangeKind(StrEnum):
+    CSPA_CONFIRMATION = "cspa_confirmation"  # of one child on the roster
+    CONTACT = "contact"  # the case's last contact with the post
+
+
+class CaseFileChange(Base):
+    """One change an officer made to a case file in the console, with who and when.
+    Rows are only ever added. An import from the post's export overwrites the values
+    themselves (the export is the post's system of record) and writes no row here."""
+
+    __tablename__ = "case_file_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # No cascade: a case file with a history of changes is not deleted by accident.
+    case_file_id: Mapped[int] = mapped_column(ForeignKey("case_files.id"), index=True)
+    kind: Mapped[CaseFileChangeKind] = mapped_column(_enum(CaseFileChangeKind))
+    # The roster position of the applicant changed, for a CSPA confirmation; the name
+    # stays in the roster only.
+    position: Mapped[int | None] = mapped_column(Integer)
+    # ISO dates as text (None: nothing was on file), so any later kind of change fits.
+    value_before: Mapped[str | None] = mapped_column(String(64))
+    value_after: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))  # the signed-in account's name
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -30,7 +30,7 @@ from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import ArchivedHistory, AuditEvent
 from reschedule_desk.temporal import WORKFLOW_RUNNER
 from tests.audit.workflow_variants import SendsEachEmailBeforeTheNextStep
-from tests.conftest import TEST_DATA_CONVERTER, reschedule_request, running_worker, settings_for
+from tests.conftest import TEST_DATA_CONVERTER, filed_reschedule_request, running_worker, settings_for
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 OFFICER = "officer.kim"
@@ -45,9 +45,10 @@ async def run_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, *argv: st
     return code, out.getvalue()
 
 
-async def waiting_for_review(desk: Desk) -> str:
-    """A request submitted and screened eligible; its case number."""
-    request = reschedule_request()
+async def waiting_for_review(desk: Desk, settings: Settings) -> str:
+    """A request for a case filed in that desk's database, submitted and screened
+    eligible; its case number."""
+    request = filed_reschedule_request(settings.database_url)
     await desk.submit(request)
     for _ in range(200):
         if (await desk.status(request.case_number)).status is RequestState.PENDING_REVIEW:
@@ -70,7 +71,7 @@ async def denied_request(env: WorkflowEnvironment, settings: Settings) -> str:
     """A request submitted, denied by an officer and closed; its case number."""
     desk = Desk(env.client, settings)
     async with running_worker(env.client, settings):
-        case_number = await waiting_for_review(desk)
+        case_number = await waiting_for_review(desk, settings)
         await desk.act(case_number, "deny", Denial(officer_id=OFFICER, reason="The medical examination has expired."))
         await env.client.get_workflow_handle(workflow_id_for(case_number)).result()
     return case_number
@@ -176,7 +177,7 @@ async def test_a_worker_whose_code_does_not_fit_a_running_request_shows_in_its_t
     settings = settings_for(dev_env, desk_settings)
     desk = Desk(dev_env.client, settings)
     async with running_worker(dev_env.client, settings):
-        case_number = await waiting_for_review(desk)
+        case_number = await waiting_for_review(desk, settings)
         handle = dev_env.client.get_workflow_handle(workflow_id_for(case_number))
         await events_until(handle, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, 3)  # facts, step 1, acknowledgement
     # The next deployment's worker, with changed code, takes over the waiting request: the

@@ -13,10 +13,10 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.storage import repository
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from tests.audit.conftest import recorded
-from tests.audit.workflow_variants import AuditsIgnoredSignalsUnguarded
+from tests.audit.workflow_variants import AuditsIgnoredSignalsUnguarded, ScreensFromCaseFileUnguarded
 from tests.conftest import TEST_DATA_CONVERTER, running_worker
 from tests.workflows.test_reschedule_request import OFFICER, keep_history, submitted_for_review
-from workflows.reschedule_request import IGNORED_SIGNALS_AUDITED, RescheduleRequestWorkflow
+from workflows.reschedule_request import IGNORED_SIGNALS_AUDITED, SCREENED_FROM_CASE_FILE, RescheduleRequestWorkflow
 
 
 async def test_a_signal_the_workflow_ignores_is_now_an_audit_step(
@@ -37,7 +37,7 @@ async def test_a_signal_the_workflow_ignores_is_now_an_audit_step(
         trail = repository.audit_trail(session, handle.result_run_id)
     engine.dispose()
     assert [(step.action, step.actor) for step in trail] == expected
-    await keep_history(handle, "ignored_signal_audited")
+    await keep_history(handle, "case_file_ignored_signal_audited")
 
 
 async def test_the_history_of_a_request_started_after_the_change_carries_its_marker() -> None:
@@ -60,3 +60,27 @@ async def test_the_same_change_without_its_guard_would_break_the_requests_alread
     assert not outcome.deterministic
     assert outcome.diverging_event is not None
     print(outcome)
+
+
+async def test_a_request_submitted_now_is_screened_from_the_case_file_and_its_history_says_so() -> None:
+    timeline = await read_timeline(recorded("case_file_approved"), TEST_DATA_CONVERTER)
+    changes = [entry.text for entry in timeline.entries if entry.kind is EntryKind.CODE_CHANGE]
+    assert f"workflow change {SCREENED_FROM_CASE_FILE!r} in effect from here" in changes
+    (screening,) = [entry.text for entry in timeline.entries if entry.kind is EntryKind.SCREENING]
+    assert screening.startswith("case file: IR1")
+
+
+async def test_a_request_submitted_before_the_case_file_replays_screened_on_its_own_answers() -> None:
+    (outcome,) = await replay([recorded("approved")], TEST_DATA_CONVERTER)
+    assert outcome.deterministic, outcome.error
+    (screening,) = [
+        entry.text
+        for entry in (await read_timeline(recorded("approved"), TEST_DATA_CONVERTER)).entries
+        if entry.kind is EntryKind.SCREENING
+    ]
+    assert screening.startswith("facts for")
+
+
+async def test_screening_from_the_case_file_without_its_guard_would_break_the_requests_already_running() -> None:
+    (outcome,) = await replay([recorded("approved")], TEST_DATA_CONVERTER, [ScreensFromCaseFileUnguarded])
+    assert not outcome.deterministic

@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from reschedule_desk.domain.lifecycle import RequestStatus, next_state
     from reschedule_desk.domain.records import RECORD_TRANSITION, EmailKind, RecordedTransition
-    from reschedule_desk.domain.request import RescheduleRequest
+    from reschedule_desk.domain.self_reported import RequestInHistory
 
 from workflows.reschedule_request import OFFICER_DECISIONS, RescheduleRequestWorkflow
 
@@ -28,11 +28,11 @@ class SendsEachEmailBeforeTheNextStep(RescheduleRequestWorkflow):
 
     # The SDK wants the init and run methods declared on the class it registers.
     @workflow.init
-    def __init__(self, request: RescheduleRequest) -> None:
+    def __init__(self, request: RequestInHistory) -> None:
         super().__init__(request)
 
     @workflow.run
-    async def run(self, request: RescheduleRequest) -> RequestStatus:
+    async def run(self, request: RequestInHistory) -> RequestStatus:
         return await super().run(request)
 
     async def _record_steps(self) -> None:
@@ -56,11 +56,11 @@ class AuditsIgnoredSignalsUnguarded(RescheduleRequestWorkflow):
     guard: every run, old ones too, takes the new path."""
 
     @workflow.init
-    def __init__(self, request: RescheduleRequest) -> None:
+    def __init__(self, request: RequestInHistory) -> None:
         super().__init__(request)
 
     @workflow.run
-    async def run(self, request: RescheduleRequest) -> RequestStatus:
+    async def run(self, request: RequestInHistory) -> RequestStatus:
         return await super().run(request)
 
     def _take_signalled_action(self, action: str, actor: str, note: str | None) -> None:
@@ -72,3 +72,20 @@ class AuditsIgnoredSignalsUnguarded(RescheduleRequestWorkflow):
                 self._queue_step(self._state, actor=actor, action="ignore_signal", note=refusal.message)
             return
         self._move(next_state(self._state, action), actor=actor, action=action, note=note)
+
+
+@workflow.defn(name="RescheduleRequest")
+class ScreensFromCaseFileUnguarded(RescheduleRequestWorkflow):
+    """The real patched change (SCREENED_FROM_CASE_FILE) without its guard: requests
+    submitted before it are screened from the case file too when they replay."""
+
+    @workflow.init
+    def __init__(self, request: RequestInHistory) -> None:
+        super().__init__(request)
+
+    @workflow.run
+    async def run(self, request: RequestInHistory) -> RequestStatus:
+        return await super().run(request)
+
+    async def _screen_self_reported(self) -> None:
+        await self._screen_from_case_file()

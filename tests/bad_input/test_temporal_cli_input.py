@@ -16,7 +16,7 @@ from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import bundled_binary
-from tests.conftest import CodecEndpoint, make_request, running_worker
+from tests.conftest import CodecEndpoint, filed_reschedule_request, running_worker
 
 
 def temporal(env: WorkflowEnvironment, codec: CodecEndpoint, *arguments: str) -> subprocess.CompletedProcess:
@@ -43,7 +43,7 @@ async def until(desk: Desk, case: str, state: RequestState) -> RequestStatus:
 @pytest.fixture
 async def pending_request(dev_env: WorkflowEnvironment, desk_settings: Settings):
     desk = Desk(dev_env.client, desk_settings)
-    request = RescheduleRequest.model_validate(make_request())
+    request = filed_reschedule_request(desk_settings.database_url)
     async with running_worker(dev_env.client, desk_settings):
         await desk.submit(request)
         await until(desk, request.case_number, RequestState.PENDING_REVIEW)

@@ -24,14 +24,15 @@ from reschedule_desk.api import create_app
 from reschedule_desk.console.access import Role
 from reschedule_desk.desk import ActionRefused
 from reschedule_desk.domain.calendar import build_post_calendar
+from reschedule_desk.domain.case_file import CaseFile
 from reschedule_desk.domain.lifecycle import RequestState, RuleOutcome, Transition
 from reschedule_desk.domain.posts import PostsConfig
 from reschedule_desk.domain.records import EmailKind, EmailOrder, TransitionEntry
 from reschedule_desk.settings import Settings
-from reschedule_desk.storage import accounts, repository
+from reschedule_desk.storage import accounts, case_file, repository
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.repository import OutboxDraft
-from tests.conftest import TEST_PASSWORD, reschedule_request
+from tests.conftest import TEST_PASSWORD, make_case, reschedule_request
 
 PASSWORD = TEST_PASSWORD
 
@@ -173,8 +174,9 @@ def screening() -> list[RuleOutcome]:
 
 @pytest.fixture
 def store_request(db: sessionmaker[Session], posts: PostsConfig) -> Callable[..., str]:
-    """Store a request screened eligible at `submitted_at`, then in `state`, its window
-    ending at `window_ends_at`; returns the case number."""
+    """Store a request screened eligible at `submitted_at`, giving `reason`, for a case filed
+    with `changes` (make_case), then in `state`, its window ending at `window_ends_at`; returns the case
+    number."""
 
     def store(
         post: str = "nairobi",
@@ -183,9 +185,11 @@ def store_request(db: sessionmaker[Session], posts: PostsConfig) -> Callable[...
         state: RequestState = RequestState.PENDING_REVIEW,
         window_ends_at: datetime | None = None,
         assigned_to: str | None = None,
+        reason: str = "My medicals were on hold on the day of my appointment.",
         **changes: Any,
     ) -> str:
-        request = reschedule_request(post, now=submitted_at.replace(tzinfo=None), **changes)
+        case = make_case(post, now=submitted_at.replace(tzinfo=None), **changes)
+        request = reschedule_request(post, case=case, reason=reason)
         calendar = build_post_calendar(posts.post(post), date(2025, 1, 1), date(2028, 12, 31))
         windows = posts.post(post).windows
         release_at = calendar.release_time(submitted_at, windows.approval_release_business_days)
@@ -194,6 +198,7 @@ def store_request(db: sessionmaker[Session], posts: PostsConfig) -> Callable[...
         request_id = f"run-{request.case_number}"
         deadlines = dict(window_ends_at=window_ends_at, reminder_at=reminder_at, approval_email_release_at=release_at)
         with db.begin() as session:
+            case_file.import_cases(session, [CaseFile.model_validate(case)], post, submitted_at)
             first = TransitionEntry(
                 request_id=request_id,
                 workflow_id=request.workflow_id,

@@ -29,6 +29,7 @@ EVERYONE = {"officer": OFFICER, "supervisor": SUPERVISOR, "auditor": AUDITOR, "a
 PAGES = {
     "queue": {"officer", "supervisor", "auditor"},
     "request": {"officer", "supervisor", "auditor"},
+    "case_file": {"officer", "supervisor", "auditor"},
     "overview": {"supervisor", "auditor"},
     "audit": {"auditor"},
     "accounts": {"admin"},

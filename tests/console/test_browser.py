@@ -30,7 +30,7 @@ from reschedule_desk.desk import Desk
 from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
 from reschedule_desk.domain.request import workflow_id_for
 from reschedule_desk.settings import PROJECT_ROOT, Settings
-from tests.conftest import bearer, free_port, intake_token, make_request, running_worker, staff_token
+from tests.conftest import bearer, filed_request, free_port, intake_token, running_worker, staff_token
 from tests.console.conftest import PASSWORD
 from tests.workflows.test_reschedule_request import send_email_times
 
@@ -130,7 +130,7 @@ async def test_an_officer_approves_in_the_browser_and_one_approval_email_follows
 
     started = time.monotonic()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    document = make_request(now=await time_skipping_env.get_current_time())
+    document = filed_request(console_settings.database_url, now=await time_skipping_env.get_current_time())
     case = document["case_number"]
     async with httpx.AsyncClient(base_url=console_url) as api:
         intake = bearer(intake_token(console_settings.database_url))

@@ -92,7 +92,7 @@ async def test_the_request_page_shows_applicants_with_ages_and_the_rules_checked
     case = store_request(
         applicants=[
             {"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal", "marital_status": "married"},
-            {"full_name": "Baraka Kamau", "date_of_birth": "2010-11-21", "relationship": "child"},
+            {"full_name": "Baraka Kamau", "date_of_birth": "2010-11-21", "relationship": "child", "marital_status": "single"},
         ]
     )
     html = (await (await signed_in("officer.kim")).get(f"/requests/{case}")).text

@@ -3,7 +3,7 @@ says where and what."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 
 import pytest
 
@@ -94,11 +94,19 @@ def test_nairobi_contacts_from_its_page(nairobi):
     assert nairobi.contacts.phone_us == "+1-703-988-7112"
 
 
-def test_the_visa_bulletin_has_dates_and_current_classes(posts):
-    dates = posts.visa_bulletin.final_action_dates
-    assert dates["F2A"] == date(2024, 2, 1)
-    assert dates["DV"] == "C"
-    assert "IR1" not in dates  # immediate relatives have no cut-off
+def test_a_posts_file_with_a_visa_bulletin_table_is_refused_pointing_at_bulletin_import():
+    text = SHIPPED.replace(
+        "[posts.nairobi]", '[visa_bulletin]\nas_of = "2026-11"\n\n[visa_bulletin.final_action_dates]\nF2A = "2024-02-01"\n\n[posts.nairobi]', 1
+    )
+    with pytest.raises(PostsConfigError) as error:
+        parse_posts(text, source="posts.toml")
+    assert str(error.value).startswith("posts.toml: visa_bulletin: the Visa Bulletin is data now")
+    assert "`reschedule bulletin import FILE`" in str(error.value)
+
+
+def test_the_shipped_posts_hold_no_visa_bulletin(posts):
+    assert "visa_bulletin" not in SHIPPED
+    assert not hasattr(posts, "visa_bulletin")
 
 
 def test_a_broken_value_names_the_line_and_the_field():

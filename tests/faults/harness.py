@@ -31,8 +31,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from reschedule_desk.desk import Desk
+from reschedule_desk.domain.case_file import CaseFile
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import DEFAULT_POSTS_FILE, Settings
+from reschedule_desk.storage import case_file
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.storage.tables import (
     ApplicantRow,
@@ -42,11 +44,11 @@ from reschedule_desk.storage.tables import (
     ScreeningOutcomeRow,
 )
 from reschedule_desk.temporal import connect, ensure_search_attributes
-from tests.conftest import TEST_PAYLOAD_KEYS, free_port, make_request
+from tests.conftest import TEST_PAYLOAD_KEYS, free_port, make_case, make_request
 from tests.faults.processes import ApiProcess, DevServer, WorkerProcess
 
-# What make_request puts in every request: none of it may reach a log.
-PERSONAL_DATA = ("Wanjiru Kamau", "1990-06-21", "wanjiru.kamau@example.com", "1985-04-12")
+# What make_case and make_request put in every case and request: none of it may reach a log.
+PERSONAL_DATA = ("Wanjiru Kamau", "1990-06-21", "wanjiru.kamau@example.com")
 
 # Posts whose timers can come due during a test ------------------------------------------
 
@@ -192,8 +194,12 @@ class FaultDesk:
         return self.api
 
     async def submit(self, count: int, **changes: Any) -> list[str]:
-        """Submit `count` eligible requests, 20 at a time; their case numbers."""
-        documents = [make_request(**changes) for _ in range(count)]
+        """File `count` eligible cases, then submit a request for each with `changes`, 20
+        at a time; their case numbers."""
+        cases = [make_case() for _ in range(count)]
+        with self.sessions.begin() as session:
+            case_file.import_cases(session, [CaseFile.model_validate(case) for case in cases], "nairobi", datetime.now(UTC))
+        documents = [make_request(case=case, **changes) for case in cases]
         limit = asyncio.Semaphore(20)
 
         async def one(document: dict) -> None:

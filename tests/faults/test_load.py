@@ -18,7 +18,7 @@ import pytest
 
 from reschedule_desk.storage.tables import AuditEvent, OutboxMessage, OutboxStatus
 from reschedule_desk.console.access import Role
-from tests.conftest import bearer, intake_token, make_request, staff_token
+from tests.conftest import bearer, file_cases, intake_token, make_case, make_request, staff_token
 from tests.faults.harness import assert_nothing_half_written, desk_in_processes, wait_for
 from tests.report import report
 
@@ -65,7 +65,9 @@ async def test_thousands_of_requests_through_the_api_add_up_exactly(tmp_path: Pa
             },
         }
 
-        documents = [make_request() for _ in range(REQUESTS)]
+        filed = [make_case() for _ in range(REQUESTS)]
+        file_cases(postgres_schema_url, "nairobi", *filed)
+        documents = [make_request(case=case) for case in filed]
         cases = [document["case_number"] for document in documents]
         limit = asyncio.Semaphore(IN_FLIGHT)
         started = time.monotonic()

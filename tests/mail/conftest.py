@@ -16,10 +16,11 @@ from tests.conftest import CASE_PREFIX, reschedule_request
 # The request's own clock: its missed appointment is then Monday 12 October 2026, 08:30.
 REQUESTED_AT = datetime(2026, 10, 21, 9, 0)
 
-# The family the emails are addressed to; the tests look for these names and this address.
+# The family the emails are addressed to, as the letter names them (the principal applicant
+# first); the tests look for these names and this address.
 APPLICANTS = [
-    {"full_name": "Amani Wanjiru", "date_of_birth": date(1990, 4, 2), "relationship": "principal"},
-    {"full_name": "Baraka Otieno", "date_of_birth": date(2015, 6, 9), "relationship": "child"},
+    {"full_name": "Amani Wanjiru", "date_of_birth": date(1990, 4, 2)},
+    {"full_name": "Baraka Otieno", "date_of_birth": date(2015, 6, 9)},
 ]
 CONTACT_EMAIL = "amani.wanjiru@example.com"
 
@@ -45,6 +46,8 @@ def _full_context(
         ),
         "post": post,
         "kind": kind,
+        # The case's class, as its request row holds it from the case file.
+        "visa_class": "IR1",
         "recipient": recipient,
         "note": "Please send a scan of the medical clearance letter.",
         "failed_rules": [

@@ -21,6 +21,7 @@ from reschedule_desk.mail.rendering import (
     render_email,
 )
 from tests.conftest import reschedule_request
+from tests.storage.conftest import self_reported_request
 
 POST_CODES = ("nairobi", "phnom-penh")
 EVERY_EMAIL = [(kind, Recipient.APPLICANT) for kind in EmailKind] + [(EmailKind.REMINDER, Recipient.UNIT)]
@@ -123,8 +124,8 @@ def test_no_slots_wording_follows_the_post(posts, full_context):
 
 @pytest.mark.parametrize("visa_class", ["F2A", "F1", "F4", "E2", "EW"])
 def test_visa_bulletin_caution_for_preference_categories(posts, full_context, visa_class):
-    post = posts.post("phnom-penh")
-    context = full_context(post, EmailKind.APPROVED, request=reschedule_request(post.code, visa_class=visa_class))
+    # The case's class, from its case file: the request carries none.
+    context = full_context(posts.post("phnom-penh"), EmailKind.APPROVED, visa_class=visa_class)
     email = render_email(context)
     for body in (email.text_body, email.html_body):
         assert "IMPORTANT NOTICE" in body
@@ -132,10 +133,10 @@ def test_visa_bulletin_caution_for_preference_categories(posts, full_context, vi
         assert f"including yours ({visa_class})" in body
 
 
-@pytest.mark.parametrize("visa_class", ["IR1", "CR1", "IR2", "IR5"])
+@pytest.mark.parametrize("visa_class", ["IR1", "CR1", "IR2", "IR5", None])
 def test_no_visa_bulletin_caution_for_immediate_relatives(posts, full_context, visa_class):
-    post = posts.post("phnom-penh")
-    context = full_context(post, EmailKind.APPROVED, request=reschedule_request(post.code, visa_class=visa_class))
+    # None: the post had no case file to read a class from, so nothing to caution about.
+    context = full_context(posts.post("phnom-penh"), EmailKind.APPROVED, visa_class=visa_class)
     email = render_email(context)
     for body in (email.text_body, email.html_body):
         assert "Visa Bulletin" not in body
@@ -187,9 +188,18 @@ def test_reminder_to_the_unit_is_about_the_review_window(posts, full_context):
     for body in (email.text_body, email.html_body):
         assert "To the Immigrant Visa Unit, U.S. Embassy Nairobi:" in body
         assert "NRB2024000001" in body
+        assert "(visa class IR1)" in body  # the case file's class, from the request's row
         assert "The review window ends Monday 30 November 2026, 08:00 (Africa/Nairobi)." in body
         assert "Dear" not in body
     assert recipient_address(context) == post.contacts.unit_email
+
+
+def test_a_reminder_to_the_unit_without_a_case_files_class_names_none(posts, full_context):
+    # The post had no file of the case when it was screened: its row has no class.
+    email = render_email(full_context(posts.post("nairobi"), EmailKind.REMINDER, Recipient.UNIT, visa_class=None))
+    for body in (email.text_body, email.html_body):
+        assert "visa class" not in body and "None" not in body
+        assert "The reschedule request for case" in body and "NRB2024000001" in body
 
 
 def test_denied_gives_the_officers_reason(posts, full_context):
@@ -209,11 +219,7 @@ def test_html_escapes_what_people_typed_and_text_keeps_it(posts, full_context):
 
 
 def test_html_escapes_the_applicants_name(posts, full_context):
-    request = reschedule_request(
-        applicants=[
-            {"full_name": "<b>Amani</b>", "date_of_birth": "1990-04-02", "relationship": "principal"}
-        ]
-    )
+    request = reschedule_request(applicants=[{"full_name": "<b>Amani</b>", "date_of_birth": "1990-04-02"}])
     email = render_email(full_context(posts.post("nairobi"), EmailKind.WITHDRAWN, request=request))
     assert "Dear &lt;b&gt;Amani&lt;/b&gt;," in email.html_body
     assert "Dear <b>Amani</b>," in email.text_body
@@ -292,6 +298,38 @@ def test_a_misspelt_variable_in_a_template_is_an_error():
 def test_a_context_missing_what_its_kind_needs_is_refused(posts, full_context, changes, complaint):
     with pytest.raises(ValidationError, match=complaint):
         full_context(posts.post("nairobi"), **changes)
+
+
+@pytest.mark.parametrize(("kind", "recipient"), EVERY_EMAIL, ids=lambda v: getattr(v, "value", v))
+def test_a_request_taken_before_the_case_file_still_renders_every_email(posts, full_context, kind, recipient):
+    """Requests whose histories began before screening read the case file still get their
+    emails, addressed to the principal they named, wherever on the list."""
+    post = posts.post("phnom-penh")
+    old = self_reported_request(
+        post.code,
+        case_number="PHP2024000009",
+        visa_class="F2A",
+        contact_email="sokha.chan@example.com",
+        applicants=[
+            {"full_name": "Dara Chan", "date_of_birth": "2015-12-01", "relationship": "child"},
+            {"full_name": "Sokha Chan", "date_of_birth": "1992-08-03", "relationship": "principal",
+             "marital_status": "married"},
+        ],
+    )
+    # The class its row holds: the one the applicant gave, then.
+    context = full_context(post, kind, recipient, request=old, visa_class="F2A")
+    email = render_email(context)
+    assert "PHP2024000009" in email.subject
+    for body in (email.text_body, email.html_body):
+        assert "PHP2024000009" in body
+        assert "None" not in body
+    if recipient is Recipient.APPLICANT:
+        assert email.text_body.startswith("Dear Sokha Chan,")
+        assert recipient_address(context) == "sokha.chan@example.com"
+    if kind is EmailKind.APPROVED:
+        assert "including yours (F2A)" in email.text_body
+    if kind is EmailKind.ACKNOWLEDGEMENT:
+        assert "- Dara Chan" in email.text_body and "- Sokha Chan" in email.text_body
 
 
 def test_a_context_for_another_post_is_refused(posts):

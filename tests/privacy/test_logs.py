@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 
 import httpx
 import pytest
@@ -21,7 +21,7 @@ from reschedule_desk.domain.lifecycle import RequestState
 from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import ApplicantRow
-from tests.conftest import TEST_PAYLOAD_KEYS, bearer, intake_token, make_request, running_worker, staff_token
+from tests.conftest import TEST_PAYLOAD_KEYS, bearer, filed_request, intake_token, running_worker, staff_token
 from tests.privacy.test_temporal_sees_no_personal_data import (
     CANARIES,
     CANARY_BIRTH_DATE,
@@ -56,10 +56,8 @@ async def test_a_whole_lifecycle_logs_no_personal_data_or_key_at_debug_level(
     caplog.set_level(logging.DEBUG)
     env = time_skipping_env
     settings = replace(desk_settings, smtp_url=smtp_server.url)
-    request = canary_request(
-        original_appointment_at=(await env.get_current_time()).replace(tzinfo=None) - timedelta(days=9),
-        last_contact_on=(await env.get_current_time()).date() - timedelta(days=30),
-    )
+    # Filed on the test server's clock, which is where the request is screened.
+    request = canary_request(settings.database_url, now=await env.get_current_time())
     async with running_worker(env.client, settings):
         handle = await submit(env, settings, request)
         await state_becomes(handle, RequestState.PENDING_REVIEW)
@@ -111,7 +109,7 @@ async def test_tokens_and_applicant_secrets_are_never_logged(
     app = create_app(desk=Desk(dev_env.client, desk_settings), settings=desk_settings)
     async with running_worker(dev_env.client, desk_settings):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk") as api:
-            document = make_request()
+            document = filed_request(desk_settings.database_url)
             submitted = await api.post("/api/requests", json=document, headers=bearer(intake))
             secret = submitted.json()["applicant_secret"]
             case = f"/api/requests/{document['case_number']}"

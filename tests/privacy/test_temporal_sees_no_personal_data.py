@@ -1,6 +1,8 @@
 """Applicants' personal data never sits in plain text in Temporal: not in the dev server's
 state file, not in the raw history its tools export, not in workflow ids or search
-attributes. Only the desk's codec (and those allowed to use its endpoint) reads it."""
+attributes. That is the request's, and the case file's too: screening's activity result
+(CaseFileFacts) carries the case's whole roster, people the request does not name
+included. Only the desk's codec (and those allowed to use its endpoint) reads it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import base64
 import json
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,30 +26,46 @@ from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import Settings
 from reschedule_desk.temporal import bundled_binary
-from tests.conftest import TEST_DATA_CONVERTER, CodecEndpoint, make_request, running_worker
+from tests.conftest import TEST_DATA_CONVERTER, CodecEndpoint, file_cases, make_case, make_request, running_worker
 
 # A name, a birth date and an address that appear nowhere else.
 CANARY_NAME = "Sreymom Canarykhiev"
 CANARY_BIRTH_DATE = "1979-11-23"
 CANARY_EMAIL = "sreymom.canarykhiev@example.org"
-CANARIES = (CANARY_NAME, CANARY_BIRTH_DATE, CANARY_EMAIL)
+# Someone on the case's letter whom the request does not name: only the case file's roster,
+# read by screening, brings them into the history.
+ROSTER_CANARY_NAME = "Vibol Rostercanaryvong"
+ROSTER_CANARY_BIRTH_DATE = "1977-02-14"
+CANARIES = (CANARY_NAME, CANARY_BIRTH_DATE, CANARY_EMAIL, ROSTER_CANARY_NAME, ROSTER_CANARY_BIRTH_DATE)
 
 
-def canary_request(**changes) -> RescheduleRequest:
-    document = make_request(
-        post="phnom-penh",
-        contact_email=CANARY_EMAIL,
-        petitioner={"full_name": f"{CANARY_NAME} Senior", "date_of_birth": "1950-01-02"},
+def canary_case(now: datetime | None = None) -> dict:
+    """Phnom Penh's file of the canary's case, eligible on `now`: the canary and a spouse."""
+    return make_case(
+        "phnom-penh",
+        now,
         applicants=[
-            {
-                "full_name": CANARY_NAME,
-                "date_of_birth": CANARY_BIRTH_DATE,
-                "relationship": "principal",
-                "marital_status": "single",
-            }
+            {"full_name": CANARY_NAME, "date_of_birth": CANARY_BIRTH_DATE, "relationship": "principal",
+             "marital_status": "married"},
+            {"full_name": ROSTER_CANARY_NAME, "date_of_birth": ROSTER_CANARY_BIRTH_DATE, "relationship": "spouse",
+             "marital_status": "married"},
         ],
     )
-    return RescheduleRequest.model_validate({**document, **changes})
+
+
+def canary_request(database_url: str, now: datetime | None = None) -> RescheduleRequest:
+    """The canary's request, for their case filed in that app database just now: it names
+    the canary alone, and is eligible (the spouse need not travel)."""
+    case = canary_case(now)
+    file_cases(database_url, "phnom-penh", case)
+    document = make_request(
+        "phnom-penh",
+        now,
+        case,
+        contact_email=CANARY_EMAIL,
+        applicants=[{"full_name": CANARY_NAME, "date_of_birth": CANARY_BIRTH_DATE}],
+    )
+    return RescheduleRequest.model_validate(document)
 
 
 @pytest.fixture
@@ -106,7 +125,7 @@ async def test_a_canary_applicant_is_nowhere_in_temporals_state_file_or_raw_hist
     env, state_file = server_with_state_file
     address = env.client.service_client.config.target_host
     desk = Desk(env.client, desk_settings)
-    request = canary_request()
+    request = canary_request(desk_settings.database_url)
     async with running_worker(env.client, desk_settings):
         await desk.submit(request)
         handle = env.client.get_workflow_handle(request.workflow_id, result_type=RequestStatus)
@@ -114,6 +133,8 @@ async def test_a_canary_applicant_is_nowhere_in_temporals_state_file_or_raw_hist
             if (await desk.status(request.case_number)).status is RequestState.PENDING_REVIEW:
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"{request.case_number} was never screened eligible")
         await desk.act(request.case_number, "request_info", InfoRequest(officer_id="officer.sok", needed="A photo."))
         # The applicant's own words can carry personal data too.
         await desk.act(
@@ -130,9 +151,7 @@ async def test_a_canary_applicant_is_nowhere_in_temporals_state_file_or_raw_hist
     await control.start_workflow(
         "RescheduleRequest",
         RescheduleRequest.model_validate(
-            make_request(
-                applicants=[{"full_name": control_name, "date_of_birth": "1981-01-01", "relationship": "principal"}]
-            )
+            make_request(applicants=[{"full_name": control_name, "date_of_birth": "1981-01-01"}])
         ),
         id=f"control-{request.case_number}",
         task_queue="no-worker-listens-here",
@@ -146,6 +165,7 @@ async def test_a_canary_applicant_is_nowhere_in_temporals_state_file_or_raw_hist
     raw = await asyncio.to_thread(export_history, address, request.workflow_id)
     assert found_in_exported_history(raw) == [], "the exported raw history holds no canary"
     decoded = await asyncio.to_thread(export_history, address, request.workflow_id, *codec_endpoint.cli_options())
+    # The roster's own canaries among them: the case file's facts were in the history, sealed.
     assert found_in_exported_history(decoded) == sorted(CANARIES), "through the codec endpoint, it is all there"
 
     description = await handle.describe()

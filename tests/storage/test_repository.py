@@ -12,8 +12,9 @@ from sqlalchemy.exc import StatementError
 
 from reschedule_desk.domain.lifecycle import RequestState
 from reschedule_desk.domain.records import EmailKind
-from reschedule_desk.domain.request import Petitioner
-from reschedule_desk.storage import repository
+from reschedule_desk.domain.request import RescheduleRequest
+from reschedule_desk.domain.self_reported import Petitioner, SelfReportedRequest
+from reschedule_desk.storage import case_file, repository
 from reschedule_desk.storage.repository import NotFound, OutboxDraft
 from reschedule_desk.storage.tables import (
     ApplicantRow,
@@ -23,8 +24,8 @@ from reschedule_desk.storage.tables import (
     RequestRow,
     ScreeningOutcomeRow,
 )
-from tests.conftest import reschedule_request
-from tests.storage.conftest import SUBMITTED_AT
+from tests.conftest import make_case, reschedule_request
+from tests.storage.conftest import REQUESTED_AT, SUBMITTED_AT, file_in, self_reported_request
 
 RUN_ID = "0f8e6a52-3b1c-4f7e-9d2a-5c6b7a8e9f01"
 WORKFLOW_ID = "reschedule-NRB2024000001"
@@ -79,10 +80,13 @@ def test_first_step_creates_request_applicants_outcomes_audit_and_outbox(
         assert (row.workflow_id, row.case_number, row.post) == (WORKFLOW_ID, "NRB2024000001", "nairobi")
         assert row.status is RequestState.PENDING_REVIEW
         assert row.reason_category == request_for_nairobi.reason_category
+        # The case file's facts, beside the applicant's words.
         assert row.original_appointment_at == datetime(2026, 3, 2, 8, 30)
         assert row.visa_class == "IR1"
+        assert row.priority_date == date(2024, 3, 2)
         assert row.contact_email == "wanjiru.kamau@example.com"
-        assert row.petitioner_fingerprint == repository.petitioner_fingerprint(request_for_nairobi.petitioner)
+        # The case file's petitioner_id finds the petitioner's other cases now, not a fingerprint.
+        assert row.petitioner_fingerprint is None
         assert row.submitted_at == SUBMITTED_AT
         assert row.updated_at == SUBMITTED_AT
         assert row.window_ends_at == entry.window_ends_at
@@ -92,6 +96,7 @@ def test_first_step_creates_request_applicants_outcomes_audit_and_outbox(
 
         [applicant] = row.applicants
         assert (applicant.position, applicant.full_name, applicant.relationship) == (0, "Wanjiru Kamau", "principal")
+        assert applicant.marital_status == "married"
         assert applicant.date_of_birth == date(1990, 5, 14)
         assert applicant.on_appointment_letter is True
         assert applicant.cspa_confirmed is False
@@ -205,24 +210,17 @@ def test_an_email_that_is_not_the_one_ordered_is_refused(sessions, make_entry, r
 
 def test_load_request_rebuilds_the_request_exactly(sessions, make_entry):
     cambodian = reschedule_request(
+        "phnom-penh",
         case_number="php2024000002",
-        post="phnom-penh",
         reason_category="embassy_cancelled",
         reason="ស្ថានទូតបានលុបចោលការណាត់ជួបរបស់ខ្ញុំ។ The embassy cancelled my appointment.",
-        original_appointment_at=datetime(2026, 2, 27, 7, 45, 10, 500),
-        visa_class="f2a",
-        priority_date=date(2023, 11, 1),
         applicants=[
-            {"full_name": "សុខ ចាន់ធីតា", "date_of_birth": date(1992, 8, 9), "relationship": "principal",
-             "marital_status": "married"},
-            {"full_name": "Zoë Chéng Ngũgĩ", "date_of_birth": date(2010, 1, 31), "relationship": "child",
-             "cspa_confirmed": True},
+            {"full_name": "សុខ ចាន់ធីតា", "date_of_birth": date(1992, 8, 9)},
+            {"full_name": "Zoë Chéng Ngũgĩ", "date_of_birth": date(2010, 1, 31)},
             # Decomposed accents stay decomposed: the request comes back byte for byte.
-            {"full_name": unicodedata.normalize("NFD", "Renée Dara"), "date_of_birth": date(1991, 2, 3),
-             "relationship": "spouse", "on_appointment_letter": False},
+            {"full_name": unicodedata.normalize("NFD", "Renée Dara"), "date_of_birth": date(1991, 2, 3)},
         ],
         contact_email="chanthida@example.com",
-        petitioner={"full_name": "ហេង សុវណ្ណ", "date_of_birth": None},
     )
     entry = make_entry("run-khmer", 1, RequestState.PENDING_REVIEW, request=cambodian,
                        workflow_id=cambodian.workflow_id)
@@ -231,6 +229,7 @@ def test_load_request_rebuilds_the_request_exactly(sessions, make_entry):
 
     with sessions() as session:
         loaded = repository.load_request(session, "run-khmer")
+        assert type(loaded) is RescheduleRequest
         assert loaded == cambodian
         assert loaded.model_dump_json() == cambodian.model_dump_json()
         assert [a.full_name for a in repository.request_row(session, "run-khmer").applicants] == [
@@ -239,6 +238,165 @@ def test_load_request_rebuilds_the_request_exactly(sessions, make_entry):
         with pytest.raises(NotFound):
             repository.load_request(session, "no-such-run")
         assert repository.request_row(session, "no-such-run") is None
+
+
+def test_load_request_rebuilds_an_old_shape_request_exactly(sessions, make_entry):
+    """A request taken before screening read the case file comes back in its own shape,
+    the applicant's answers and all: its history replays against it."""
+    old = self_reported_request(
+        "phnom-penh",
+        case_number="php2024000005",
+        reason_category="embassy_cancelled",
+        reason="ស្ថានទូតបានលុបចោលការណាត់ជួបរបស់ខ្ញុំ។",
+        original_appointment_at=datetime(2026, 2, 27, 7, 45, 10, 500),
+        visa_class="f2a",
+        priority_date=date(2023, 11, 1),
+        applicants=[
+            {"full_name": "សុខ ចាន់ធីតា", "date_of_birth": date(1992, 8, 9), "relationship": "principal",
+             "marital_status": "married"},
+            {"full_name": "Zoë Chéng Ngũgĩ", "date_of_birth": date(2010, 1, 31), "relationship": "child",
+             "cspa_confirmed": True},
+            {"full_name": unicodedata.normalize("NFD", "Renée Dara"), "date_of_birth": date(1991, 2, 3),
+             "relationship": "spouse", "on_appointment_letter": False},
+        ],
+        contact_email="chanthida@example.com",
+        petitioner={"full_name": "ហេង សុវណ្ណ", "date_of_birth": None},
+    )
+    entry = make_entry("run-old-khmer", 1, RequestState.PENDING_REVIEW, request=old, workflow_id=old.workflow_id)
+    with sessions.begin() as session:
+        repository.record_transition(session, entry, None)
+
+    with sessions() as session:
+        loaded = repository.load_request(session, "run-old-khmer")
+        assert type(loaded) is SelfReportedRequest
+        assert loaded == old
+        assert loaded.model_dump_json() == old.model_dump_json()
+        assert loaded.petitioner.full_name == "ហេង សុវណ្ណ"
+        assert loaded.visa_class == "F2A"
+
+
+def test_the_first_step_takes_the_case_files_facts_and_the_rosters_relationships(sessions, make_entry):
+    case = make_case(
+        "nairobi",
+        now=REQUESTED_AT,
+        case_number="NRB2024000004",
+        visa_class="F2A",
+        priority_date="2023-05-10",
+        preference_category="F2A",
+        original_appointment_at="2026-02-27T07:45:00",
+        applicants=[
+            {"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal",
+             "marital_status": "married"},
+            {"full_name": "Juma Otieno", "date_of_birth": "1988-01-01", "relationship": "spouse",
+             "marital_status": "married"},
+            {"full_name": "Amani Kamau", "date_of_birth": "2004-02-01", "relationship": "child",
+             "marital_status": "single", "cspa_confirmed_on": "2026-01-15"},
+            {"full_name": "Baraka Kamau", "date_of_birth": "2012-03-03", "relationship": "child",
+             "marital_status": "single"},
+        ],
+    )
+    file_in(sessions, "nairobi", case)
+    request = reschedule_request(
+        now=REQUESTED_AT,
+        case=case,
+        applicants=[
+            {"full_name": "KAMAU Wanjíru", "date_of_birth": "1990-06-21"},  # as people write names
+            {"full_name": "Amani Kamau", "date_of_birth": "2004-02-01"},
+            {"full_name": "Juma Otieno", "date_of_birth": "1988-01-02"},  # not the spouse's date of birth
+            {"full_name": "Neema Kamau", "date_of_birth": "2015-05-05"},  # not on the letter at all
+        ],
+    )
+    entry = make_entry("run-roster", 1, RequestState.PENDING_REVIEW, request=request, workflow_id=request.workflow_id)
+    with sessions.begin() as session:
+        repository.record_transition(session, entry, None)
+
+    with sessions() as session:
+        row = repository.request_row(session, "run-roster")
+        assert (row.visa_class, row.priority_date) == ("F2A", date(2023, 5, 10))
+        assert row.original_appointment_at == datetime(2026, 2, 27, 7, 45)
+        assert row.petitioner_fingerprint is None
+        applicants = [
+            (a.position, a.full_name, a.relationship, a.marital_status, a.on_appointment_letter, a.cspa_confirmed)
+            for a in sorted(row.applicants, key=lambda a: a.position)
+        ]
+        assert applicants == [
+            # The applicant's own spelling is kept; what the post vouches for is the roster's.
+            (0, "KAMAU Wanjíru", "principal", "married", True, False),
+            (1, "Amani Kamau", "child", "single", True, True),
+            (2, "Juma Otieno", None, None, False, False),
+            (3, "Neema Kamau", None, None, False, False),
+        ]
+        # The request itself is kept exactly as the applicant sent it.
+        assert repository.load_request(session, "run-roster") == request
+
+
+def test_without_the_posts_case_file_the_first_step_stores_none_of_its_facts(sessions, make_entry):
+    never_filed = reschedule_request(now=REQUESTED_AT)
+    # A case the other post holds is no case of this post's.
+    elsewhere = make_case("nairobi", now=REQUESTED_AT)
+    file_in(sessions, "phnom-penh", elsewhere)
+    of_another_post = reschedule_request(now=REQUESTED_AT, case=elsewhere)
+    for run_id, request in (("run-unknown", never_filed), ("run-elsewhere", of_another_post)):
+        entry = make_entry(run_id, 1, RequestState.INELIGIBLE, request=request, workflow_id=request.workflow_id)
+        with sessions.begin() as session:
+            repository.record_transition(session, entry, None)
+
+    with sessions() as session:
+        for run_id in ("run-unknown", "run-elsewhere"):
+            row = repository.request_row(session, run_id)
+            assert (row.visa_class, row.priority_date, row.original_appointment_at) == (None, None, None), run_id
+            assert row.petitioner_fingerprint is None
+            [applicant] = row.applicants
+            assert (applicant.full_name, applicant.date_of_birth) == ("Wanjiru Kamau", date(1990, 6, 21))
+            assert (applicant.relationship, applicant.marital_status) == (None, None), run_id
+            assert applicant.on_appointment_letter is False and applicant.cspa_confirmed is False
+
+
+def test_an_old_shape_first_step_still_writes_the_old_row(sessions, make_entry):
+    """A request whose history began before screening read the case file keeps the row it
+    always had, from the applicant's answers, whatever the case file says by now."""
+    old = self_reported_request(
+        case_number="NRB2024000003",
+        original_appointment_at="2026-02-27T07:45:00",
+        visa_class="F2A",
+        priority_date="2023-05-10",
+        petitioner={"full_name": "David Otieno", "date_of_birth": "1985-01-02"},
+        applicants=[
+            {"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal",
+             "marital_status": "married"},
+            {"full_name": "Amani Kamau", "date_of_birth": "2004-02-01", "relationship": "child",
+             "cspa_confirmed": True},
+            {"full_name": "Juma Otieno", "date_of_birth": "1988-01-01", "relationship": "spouse",
+             "marital_status": "married", "on_appointment_letter": False},
+        ],
+    )
+    file_in(sessions, "nairobi", make_case(
+        "nairobi", now=REQUESTED_AT, case_number="NRB2024000003", visa_class="IR1", priority_date=None,
+        applicants=[{"full_name": "Wanjiru Kamau", "date_of_birth": "1990-06-21", "relationship": "principal",
+                     "marital_status": "single"}],
+    ))
+    entry = make_entry("run-old", 1, RequestState.PENDING_REVIEW, request=old, workflow_id=old.workflow_id)
+    with sessions.begin() as session:
+        repository.record_transition(session, entry, None)
+
+    with sessions() as session:
+        row = repository.request_row(session, "run-old")
+        assert (row.case_number, row.visa_class, row.priority_date) == ("NRB2024000003", "F2A", date(2023, 5, 10))
+        assert row.original_appointment_at == datetime(2026, 2, 27, 7, 45)
+        assert row.petitioner_fingerprint == repository.petitioner_fingerprint(old.petitioner)
+        applicants = [
+            (a.position, a.full_name, a.relationship, a.marital_status, a.on_appointment_letter, a.cspa_confirmed)
+            for a in sorted(row.applicants, key=lambda a: a.position)
+        ]
+        assert applicants == [
+            (0, "Wanjiru Kamau", "principal", "married", True, False),
+            (1, "Amani Kamau", "child", "single", True, True),
+            (2, "Juma Otieno", "spouse", "married", False, False),
+        ]
+        # The fingerprint still finds the petitioner's other old-shape requests.
+        assert repository.open_cases_of_petitioner(
+            session, Petitioner(full_name="david otieno", date_of_birth=date(1985, 1, 2)), excluding_case="NRB2024000009"
+        ) == ["NRB2024000003"]
 
 
 def test_aware_datetimes_come_back_aware_and_equal(sessions, make_entry, request_for_nairobi):
@@ -261,8 +419,8 @@ def test_aware_datetimes_come_back_aware_and_equal(sessions, make_entry, request
         for name, (stored, given) in instants.items():
             assert stored == given, name
             assert stored.utcoffset() == timedelta(0), name
-        # The post's local time stays naive.
-        assert row.original_appointment_at == request_for_nairobi.original_appointment_at
+        # The post's local time, from its case file, stays naive.
+        assert row.original_appointment_at == datetime(2026, 3, 2, 8, 30)
         assert row.original_appointment_at.tzinfo is None
 
 
@@ -275,6 +433,8 @@ def test_a_naive_instant_is_refused(sessions, make_entry, request_for_nairobi):
 
 
 def test_open_cases_of_petitioner_finds_only_their_other_open_requests(sessions, make_entry):
+    """The old shape's lookup, by the fingerprint of the petitioner the applicant named:
+    requests taken before screening read the case file are still screened by it."""
     petitioner = {"full_name": "David Otieno", "date_of_birth": date(1985, 1, 2)}
     cases = {
         # run id: (case number, petitioner, state)
@@ -290,7 +450,7 @@ def test_open_cases_of_petitioner_finds_only_their_other_open_requests(sessions,
                   RequestState.PENDING_REVIEW),
     }
     for run_id, (case_number, who, state) in cases.items():
-        request = reschedule_request(case_number=case_number, petitioner=who)
+        request = self_reported_request(case_number=case_number, petitioner=who)
         entry = make_entry(run_id, 1, state, request=request, workflow_id=request.workflow_id)
         with sessions.begin() as session:
             repository.record_transition(session, entry, None)
@@ -301,6 +461,56 @@ def test_open_cases_of_petitioner_finds_only_their_other_open_requests(sessions,
         assert repository.open_cases_of_petitioner(
             session, Petitioner(full_name="Nobody Known"), excluding_case="NRB2024000009"
         ) == []
+
+
+def test_the_case_files_petitioner_finds_their_other_open_cases_only(sessions, make_entry):
+    """Screening finds a petitioner's other cases through the case file's petitioner_id,
+    never through a name the applicant typed."""
+    petitioner, other_petitioner = "NRB-P-000417", "NRB-P-000418"
+    cases = {
+        # case number: petitioner_id, and the states of its requests (oldest first)
+        "NRB2024000011": (petitioner, [RequestState.PENDING_REVIEW]),  # the one asking
+        "NRB2024000012": (petitioner, [RequestState.DENIED, RequestState.INFO_REQUESTED]),  # closed, then open
+        "NRB2024000013": (petitioner, [RequestState.SUBMITTED]),
+        "NRB2024000014": (petitioner, [RequestState.DENIED]),  # closed
+        "NRB2024000015": (petitioner, [RequestState.WITHDRAWN, RequestState.EXPIRED]),  # closed twice
+        "NRB2024000016": (other_petitioner, [RequestState.PENDING_REVIEW]),  # another petitioner's
+        "NRB2024000017": (petitioner, []),  # filed, never requested
+    }
+    file_in(sessions, "nairobi", *(
+        make_case("nairobi", now=REQUESTED_AT, case_number=number, petitioner_id=petitioner_id)
+        for number, (petitioner_id, _) in cases.items()
+    ))
+    for number, (_, states) in cases.items():
+        for attempt, state in enumerate(states):
+            request = reschedule_request(now=REQUESTED_AT, case_number=number)
+            entry = make_entry(f"run-{number}-{attempt}", 1, state, request=request, workflow_id=request.workflow_id)
+            with sessions.begin() as session:
+                repository.record_transition(session, entry, None)
+
+    def others_of(number: str) -> list[str]:
+        with sessions() as session:
+            return case_file.other_open_cases_of_petitioner(
+                session, case_file.case_at_post(session, number, "nairobi"), "nairobi"
+            )
+
+    assert others_of("NRB2024000011") == ["NRB2024000012", "NRB2024000013"]
+    # Asked for from one of the others, the asking case is among them.
+    assert others_of("NRB2024000013") == ["NRB2024000011", "NRB2024000012"]
+    assert others_of("NRB2024000016") == []
+
+
+def test_another_posts_petitioner_of_the_same_id_is_another_person(sessions, make_entry):
+    """A petitioner_id is the post's own identity: Phnom Penh's P-000417 is not Nairobi's."""
+    file_in(sessions, "nairobi", make_case("nairobi", now=REQUESTED_AT, case_number="NRB2024000021", petitioner_id="P-000417"))
+    file_in(sessions, "phnom-penh", make_case("phnom-penh", now=REQUESTED_AT, case_number="PHP2024000022", petitioner_id="P-000417"))
+    request = reschedule_request("phnom-penh", now=REQUESTED_AT, case_number="PHP2024000022")
+    entry = make_entry("run-PHP2024000022", 1, RequestState.PENDING_REVIEW, request=request, workflow_id=request.workflow_id)
+    with sessions.begin() as session:
+        repository.record_transition(session, entry, None)
+    with sessions() as session:
+        nairobi_case = case_file.case_at_post(session, "NRB2024000021", "nairobi")
+        assert case_file.other_open_cases_of_petitioner(session, nairobi_case, "nairobi") == []
 
 
 def test_petitioner_fingerprint_normalises_case_spaces_and_composition():

@@ -1,8 +1,8 @@
 """Determinism is a test: every history recorded under tests/histories/ must replay
 against today's workflow code with today's data converter, through `reschedule audit
-replay`'s own machinery. The histories recorded before a workflow.patched change (all but
-ignored_signal_audited, for IGNORED_SIGNALS_AUDITED) prove that it kept running requests
-replaying. The payloads of each are in the format of its day: plain before encryption,
+replay`'s own machinery. The histories recorded before a workflow.patched change prove that it kept running requests
+replaying: all but ignored_signal_audited and the case_file_* ones for IGNORED_SIGNALS_AUDITED,
+all but the case_file_* ones for SCREENED_FROM_CASE_FILE. The payloads of each are in the format of its day: plain before encryption,
 labelled with the key id (ignored_signal_audited), headed and compressed against a
 dictionary (approved_headed_payloads)."""
 
@@ -33,6 +33,10 @@ def test_every_lifecycle_path_has_a_recorded_history() -> None:
         "claimed_reassigned_approved",
         "extended_then_expired",
         "ignored_signal_audited",
+    } <= names
+    # Every path again, screened from the post's case file.
+    assert {f"case_file_{name}" for name in names if not name.startswith("case_file_")} - {
+        "case_file_approved_headed_payloads"
     } <= names
 
 

@@ -30,7 +30,7 @@ from reschedule_desk.domain.decisions import (
 from reschedule_desk.domain.lifecycle import RequestState, RequestStatus
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import Settings
-from tests.conftest import HISTORIES_DIR, record_histories, reschedule_request, running_worker
+from tests.conftest import HISTORIES_DIR, filed_reschedule_request, record_histories, running_worker
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 OFFICER = "officer.njeri"
@@ -57,7 +57,7 @@ async def submitted_for_review(
     env: WorkflowEnvironment, settings: Settings, request: RescheduleRequest | None = None
 ) -> tuple[WorkflowHandle, RequestStatus]:
     """A request submitted now, screened eligible and waiting for an officer."""
-    request = request or reschedule_request(now=await env.get_current_time())
+    request = request or filed_reschedule_request(settings.database_url, now=await env.get_current_time())
     handle = await submit(env, settings, request)
     return handle, await state_becomes(handle, RequestState.PENDING_REVIEW)
 
@@ -114,16 +114,17 @@ async def test_approved_request_gets_exactly_one_approval_email_at_least_5_busin
     assert final.approval_email_release_at == waiting.approval_email_release_at
     assert [step.action for step in final.history] == ["screen", "approve"]
     assert final.history[1].actor == OFFICER and final.history[1].note == "Medical hold confirmed"
-    await keep_history(handle, "approved")
-    # The same path with payloads sealed behind the codec's header, against dictionary 1.
-    await keep_history(handle, "approved_headed_payloads")
+    await keep_history(handle, "case_file_approved")
 
 
 async def test_ineligible_request_is_told_every_failed_rule_and_to_submit_an_inquiry(
     time_skipping_env: WorkflowEnvironment, desk_settings: Settings
 ) -> None:
     env = time_skipping_env
-    request = reschedule_request(now=await env.get_current_time(), visa_class="K-1", interviewed_already=True)
+    now = await env.get_current_time()
+    request = filed_reschedule_request(
+        desk_settings.database_url, now=now, visa_class="K1", preference_category="K", interviewed_on=now.date().isoformat()
+    )
     async with running_worker(env.client, desk_settings):
         handle = await submit(env, desk_settings, request)
         final = await handle.result()
@@ -133,7 +134,7 @@ async def test_ineligible_request_is_told_every_failed_rule_and_to_submit_an_inq
     assert len(failed) == 2
     assert emails_sent(desk_settings) == ["ineligible"]
     assert "inquiry" in email_text(desk_settings, "ineligible").lower()
-    await keep_history(handle, "ineligible")
+    await keep_history(handle, "case_file_ineligible")
 
 
 async def test_denied_request_gets_the_officers_reason(
@@ -151,7 +152,7 @@ async def test_denied_request_gets_the_officers_reason(
     assert final.status is RequestState.DENIED
     assert emails_sent(desk_settings) == ["acknowledgement", "denied"]
     assert "The medical examination has expired." in email_text(desk_settings, "denied")
-    await keep_history(handle, "denied")
+    await keep_history(handle, "case_file_denied")
 
 
 async def test_information_requested_then_answered_goes_back_to_review_and_can_be_approved(
@@ -180,7 +181,7 @@ async def test_information_requested_then_answered_goes_back_to_review_and_can_b
     ]
     assert emails_sent(desk_settings) == ["acknowledgement", "info_requested", "approved"]
     assert "A letter from the panel physician." in email_text(desk_settings, "info_requested")
-    await keep_history(handle, "info_requested_answered_approved")
+    await keep_history(handle, "case_file_info_requested_answered_approved")
 
 
 async def test_unanswered_information_request_reminds_the_applicant_then_expires(
@@ -200,7 +201,7 @@ async def test_unanswered_information_request_reminds_the_applicant_then_expires
     assert final.history[-1].at >= asked.window_ends_at
     assert final.history[-2].at >= asked.reminder_at
     assert emails_sent(desk_settings) == ["acknowledgement", "info_requested", "reminder", "expired"]
-    await keep_history(handle, "info_requested_expired")
+    await keep_history(handle, "case_file_info_requested_expired")
 
 
 async def test_stale_request_with_no_decision_reminds_the_unit_then_expires_by_itself(
@@ -216,7 +217,7 @@ async def test_stale_request_with_no_decision_reminds_the_unit_then_expires_by_i
     assert final.history[-2].action == "remind" and final.history[-2].at >= waiting.reminder_at
     assert final.history[-1].at >= waiting.window_ends_at
     assert emails_sent(desk_settings) == ["acknowledgement", "reminder", "expired"]
-    await keep_history(handle, "review_expired")
+    await keep_history(handle, "case_file_review_expired")
 
 
 @pytest.mark.parametrize("waiting_in", [RequestState.PENDING_REVIEW, RequestState.INFO_REQUESTED])
@@ -238,7 +239,7 @@ async def test_applicant_can_withdraw_any_open_request(
     assert withdrawn.status is final.status is RequestState.WITHDRAWN
     assert emails_sent(desk_settings)[-1] == "withdrawn"
     if waiting_in is RequestState.PENDING_REVIEW:
-        await keep_history(handle, "withdrawn")
+        await keep_history(handle, "case_file_withdrawn")
 
 
 async def test_a_decision_on_a_decided_request_is_refused_and_changes_nothing(
@@ -271,7 +272,7 @@ async def test_decisions_sent_as_signals_act_and_invalid_signals_are_recorded_an
     assert final.status is RequestState.DENIED
     assert len(final.ignored_signals) == 1
     assert "provide_info" in final.ignored_signals[0] and "PENDING_REVIEW" in final.ignored_signals[0]
-    await keep_history(handle, "denied_by_signal")
+    await keep_history(handle, "case_file_denied_by_signal")
 
 
 def _weekdays_after(start: date, count: int) -> date:
@@ -305,7 +306,9 @@ async def test_approval_release_skips_the_holidays_of_the_host_country_and_the_u
     await env.sleep(submit_at - now)
 
     async with running_worker(env.client, desk_settings):
-        handle, _ = await submitted_for_review(env, desk_settings, reschedule_request(post, now=submit_at))
+        handle, _ = await submitted_for_review(
+            env, desk_settings, filed_reschedule_request(desk_settings.database_url, post, now=submit_at)
+        )
         await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id=OFFICER))
         final = await handle.result()
 
@@ -340,7 +343,7 @@ async def test_a_claimed_request_is_decided_by_its_officer_until_a_supervisor_re
         ("approve", "officer.other"),
     ]
     assert final.assigned_to == "officer.other"
-    await keep_history(handle, "claimed_reassigned_approved")
+    await keep_history(handle, "case_file_claimed_reassigned_approved")
 
 
 async def test_a_supervisor_extension_moves_the_running_window_instead_of_adding_one(
@@ -361,4 +364,4 @@ async def test_a_supervisor_extension_moves_the_running_window_instead_of_adding
     assert expiry.at >= extended.window_ends_at, "the first window's end must not expire the request"
     assert final.history[-2].at >= extended.reminder_at
     assert emails_sent(desk_settings) == ["acknowledgement", "reminder", "expired"]
-    await keep_history(handle, "extended_then_expired")
+    await keep_history(handle, "case_file_extended_then_expired")
