@@ -196,9 +196,17 @@ class FaultDesk:
     async def submit(self, count: int, **changes: Any) -> list[str]:
         """File `count` eligible cases, then submit a request for each with `changes`, 20
         at a time; their case numbers."""
+        return await self.submit_filed(self.file_cases(count), **changes)
+
+    def file_cases(self, count: int) -> list[dict]:
+        """`count` eligible cases, imported into the desk's case file."""
         cases = [make_case() for _ in range(count)]
         with self.sessions.begin() as session:
             case_file.import_cases(session, [CaseFile.model_validate(case) for case in cases], "nairobi", datetime.now(UTC))
+        return cases
+
+    async def submit_filed(self, cases: list[dict], **changes: Any) -> list[str]:
+        """Submit a request for each filed case with `changes`, 20 at a time; their case numbers."""
         documents = [make_request(case=case, **changes) for case in cases]
         limit = asyncio.Semaphore(20)
 

@@ -73,6 +73,7 @@ async def test_a_database_outage_delays_but_loses_and_half_writes_nothing(
             desk.worker().start()
             before = await desk.submit(BEFORE)
             await wait_for(lambda: len(desk.outbox()) == BEFORE, 60, "the first requests screened")
+            filed_for_later = desk.file_cases(DURING)  # the post filed them before the outage
 
             # The outage: decisions and new requests arrive while the database is gone.
             outage = proxy_down(proxy) if proxy else sqlite_write_lock(tmp_path / "desk" / "desk.sqlite3")
@@ -82,7 +83,7 @@ async def test_a_database_outage_delays_but_loses_and_half_writes_nothing(
                     asyncio.create_task(desk.desk.act(case, "approve", Approval(officer_id="officer.kim")))
                     for case in before
                 ]
-                during = await desk.submit(DURING)
+                during = await desk.submit_filed(filed_for_later)
                 await asyncio.sleep(OUTAGE_SECONDS)
                 assert not any(task.done() for task in decisions), "a decision is answered once it is recorded"
             outage_seconds = time.monotonic() - outage_started
