@@ -12,7 +12,7 @@ import sys
 
 from pydantic import ValidationError
 
-from reschedule_desk.cli import audit, bulletin, calendar, cases, clients, requests, users
+from reschedule_desk.cli import audit, bulletin, calendar, cases, clients, requests, slots, users
 from reschedule_desk.console.access import Forbidden
 from reschedule_desk.desk import ActionRefused, CaseNotFound, RequestAlreadyOpen
 from reschedule_desk.domain.posts import PostsConfigError, UnknownPost
@@ -21,7 +21,7 @@ from reschedule_desk.settings import Settings
 REFUSED = 1
 BAD_INPUT = 2
 
-VERB_GROUPS = (requests, calendar, users, clients, audit, cases, bulletin)
+VERB_GROUPS = (requests, calendar, users, clients, audit, cases, bulletin, slots)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,12 +9,13 @@ The migration in migrations/versions/ must match these models exactly; a test ch
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from enum import Enum as PyEnum
 from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -24,8 +25,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -400,3 +403,72 @@ class CaseFileChange(Base):
     actor: Mapped[str] = mapped_column(String(64))  # the signed-in account's name
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class InterviewSlot(Base):
+    """An interview slot of the post's appointment book: a day and a time of the post's
+    own clock, for `capacity` applicants, published by a supervisor.
+
+    `seats_booked` is the sum of the seats of the slot's held bookings, kept in the row so
+    that one conditional UPDATE can book (storage/appointment_book.py): the database, not
+    a reader, decides that a slot is full. A closed slot takes no new bookings; those it
+    holds stay.
+    """
+
+    __tablename__ = "interview_slots"
+    __table_args__ = (
+        UniqueConstraint("post", "day", "time"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+        # The last line of defence against overselling: a write past capacity fails.
+        CheckConstraint("seats_booked >= 0 AND seats_booked <= capacity", name="seats_within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post: Mapped[str] = mapped_column(String(40))  # the unique (post, day, time) serves a post's queries
+    day: Mapped[date] = mapped_column(Date)  # the post's local day
+    time: Mapped[time] = mapped_column(Time())  # the post's local time
+    capacity: Mapped[int] = mapped_column(Integer)  # in applicants
+    seats_booked: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    published_by: Mapped[str] = mapped_column(String(64))  # the supervisor's account name
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def appointment_at(self) -> datetime:
+        """The appointment as domain/appointments.py takes it: naive, the post's local time."""
+        return datetime.combine(self.day, self.time)
+
+    @property
+    def seats_left(self) -> int:
+        return self.capacity - self.seats_booked
+
+
+class SlotBooking(Base):
+    """A request's booking of seats in an interview slot, one seat per applicant of the
+    request. Held while `cancelled_at` is null; a cancelled booking keeps its row."""
+
+    __tablename__ = "slot_bookings"
+    __table_args__ = (
+        CheckConstraint("seats > 0", name="seats_positive"),
+        # A request holds one booking at a time, whatever the code above the database does.
+        Index(
+            "uq_slot_bookings_request_id_held",
+            "request_id",
+            unique=True,
+            sqlite_where=text("cancelled_at IS NULL"),
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # No cascade: a slot with bookings, held or cancelled, is not deleted by accident.
+    slot_id: Mapped[int] = mapped_column(ForeignKey("interview_slots.id"), index=True)
+    # The workflow's first run id, as in reschedule_requests.
+    request_id: Mapped[str] = mapped_column(ForeignKey("reschedule_requests.request_id"), index=True)
+    case_number: Mapped[str] = mapped_column(String(20))
+    seats: Mapped[int] = mapped_column(Integer)  # the request's applicants
+    booked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    slot: Mapped[InterviewSlot] = relationship(lazy="joined")
