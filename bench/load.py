@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import EventType
@@ -192,6 +193,25 @@ async def decision_latencies(desk: Desk, case_numbers: list[str], rate: float) -
 
     start = time.perf_counter() + 0.1
     await asyncio.gather(*(decide(case, start + i / rate) for i, case in enumerate(case_numbers)))
+    return latencies
+
+
+async def api_decision_latencies(api_url: str, token: str, case_numbers: list[str], rate: float) -> list[float]:
+    """Approve each request through the authenticated API at `rate` per second: the
+    officer's Bearer token is checked on every call, then the Update runs as above."""
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as api:
+
+        async def decide(case_number: str, at: float) -> None:
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            started = time.perf_counter()
+            answer = await api.post(f"/api/requests/{case_number}/approve", json={"note": "bench"})
+            latencies.append(time.perf_counter() - started)
+            answer.raise_for_status()
+
+        start = time.perf_counter() + 0.1
+        await asyncio.gather(*(decide(case, start + i / rate) for i, case in enumerate(case_numbers)))
     return latencies
 
 

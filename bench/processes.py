@@ -138,6 +138,33 @@ class WorkerProcess:
         stop(self.process)
 
 
+class ApiProcess:
+    """The desk's HTTP API (`uvicorn --factory reschedule_desk.api:create_app`, as `make
+    run` starts it) on a free loopback port, with the desk's environment."""
+
+    def __init__(self, environment: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable, "-m", "uvicorn", "--factory", "reschedule_desk.api:create_app",
+                    "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                ],
+                env={**os.environ, **environment},
+                cwd=PROJECT_ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_port(self.port, self.process, log)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
 def stop_group(process: subprocess.Popen, timeout: float = 60) -> None:
     """Ctrl-C to a process and its children (started with start_new_session=True), as a
     terminal sends it; what is still running after `timeout` is killed, children included."""

@@ -1,8 +1,10 @@
 """`reschedule slots add|list|close`: the post's appointment book, the interview slots
 approved applicants book (storage/appointment_book.py).
 
-Adding and closing slots act for an enabled supervisor of the post (`--by`), as the
-request verbs act only for an enabled account of the right role and post.
+Adding and closing slots act for an enabled account (`--by`) that the access rules let
+manage the post's slots (console/access.py, Permission.MANAGE_SLOTS: a supervisor of the
+post), the rule the console's slot page asks, as the request verbs act only for an enabled
+account of the right role and post.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from reschedule_desk.authorization import acting_account
 from reschedule_desk.cli.users import REFUSED, sessions_of
-from reschedule_desk.console.access import Forbidden, Role
+from reschedule_desk.console.access import Forbidden, Permission, can, roles_with
 from reschedule_desk.domain.calendar import build_post_calendar
 from reschedule_desk.domain.posts import Post
 from reschedule_desk.settings import Settings
@@ -71,7 +73,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         with sessions_of(settings).begin() as session:
-            _supervisor_of(session, args.by, post)
+            _manager_of(session, args.by, post)
             report = appointment_book.publish_slots(
                 session, post, calendar, first_day, last_day, times, args.capacity, args.by, datetime.now(UTC)
             )
@@ -109,7 +111,7 @@ def _close(args: argparse.Namespace, settings: Settings) -> int:
     at_time = _clock(args.time, "--time")
     try:
         with sessions_of(settings).begin() as session:
-            _supervisor_of(session, args.by, post)
+            _manager_of(session, args.by, post)
             before = appointment_book.slot_at(session, post, day, at_time)
             already = before is not None and before.closed_at is not None
             slot = appointment_book.close_slot(session, post, day, at_time, args.by, datetime.now(UTC))
@@ -124,15 +126,18 @@ def _close(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _supervisor_of(session: Session, name: str, post: Post) -> None:
-    """Forbidden, saying why, unless `name` is an enabled supervisor of `post`."""
+def _manager_of(session: Session, name: str, post: Post) -> None:
+    """Forbidden, saying why, unless `name` is an enabled account that may manage the
+    post's slots (Permission.MANAGE_SLOTS at `post`)."""
     principal = acting_account(session, name)
-    if principal.role is not Role.SUPERVISOR:
-        raise Forbidden(
-            f"{principal.name} is not a supervisor: only a supervisor of {post.code} publishes and closes its slots"
-        )
-    if post.code not in principal.posts:
+    if can(principal, Permission.MANAGE_SLOTS, post.code):
+        return
+    if can(principal, Permission.MANAGE_SLOTS):  # the role may, at other posts
         raise Forbidden(f"{post.code} is not one of {principal.name}'s posts")
+    holders = " or ".join(role.value for role in roles_with(Permission.MANAGE_SLOTS))
+    raise Forbidden(
+        f"{principal.name} is not a {holders}: only a {holders} of {post.code} publishes and closes its slots"
+    )
 
 
 def _slots(count: int) -> str:

@@ -23,13 +23,16 @@ class Permission(StrEnum):
     ASSIGN = "assign"
     EXTEND_WINDOW = "extend_window"
     MANAGE_ACCOUNTS = "manage_accounts"
+    MANAGE_SLOTS = "manage_slots"  # publish and close the interview slots of the post's appointment book
 
 
 _OFFICER = frozenset({Permission.VIEW_QUEUE, Permission.VIEW_REQUEST, Permission.DECIDE, Permission.CLAIM})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OFFICER: _OFFICER,
-    Role.SUPERVISOR: _OFFICER | {Permission.VIEW_OVERVIEW, Permission.ASSIGN, Permission.EXTEND_WINDOW},
+    Role.SUPERVISOR: _OFFICER | {
+        Permission.VIEW_OVERVIEW, Permission.ASSIGN, Permission.EXTEND_WINDOW, Permission.MANAGE_SLOTS,
+    },
     Role.AUDITOR: frozenset(
         {Permission.VIEW_QUEUE, Permission.VIEW_REQUEST, Permission.VIEW_OVERVIEW, Permission.VIEW_AUDIT}
     ),
@@ -60,6 +63,7 @@ PAGE_PERMISSIONS: dict[str, Permission] = {
     "overview": Permission.VIEW_OVERVIEW,
     "audit": Permission.VIEW_AUDIT,
     "accounts": Permission.MANAGE_ACCOUNTS,
+    "slots": Permission.VIEW_REQUEST,  # the post's appointment book; publishing and closing: Permission.MANAGE_SLOTS
 }
 
 
@@ -100,6 +104,11 @@ def visible_posts(principal: Principal, all_posts: Iterable[str]) -> list[str]:
     return [post for post in all_posts if can(principal, Permission.VIEW_REQUEST, post)]
 
 
+def roles_with(permission: Permission) -> list[Role]:
+    """The roles that hold `permission`, in the table's order: for refusals that name them."""
+    return [role for role, held in ROLE_PERMISSIONS.items() if permission in held]
+
+
 def can_work(principal: Principal, post: str) -> bool:
     """Whether a request of `post` may be assigned to `principal`."""
     return can(principal, Permission.DECIDE, post)
@@ -128,4 +137,5 @@ def _wording(permission: Permission) -> str:
         Permission.ASSIGN: "reassign requests",
         Permission.EXTEND_WINDOW: "extend a window",
         Permission.MANAGE_ACCOUNTS: "manage accounts",
+        Permission.MANAGE_SLOTS: "publish or close a post's interview slots",
     }[permission]

@@ -8,14 +8,15 @@ workflow's validator refuses, the page says why and nothing has changed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -23,6 +24,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from reschedule_desk.audit.auditor import Auditor
@@ -53,9 +55,10 @@ from reschedule_desk.console.security import (
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk
 from reschedule_desk.domain.decisions import Approval, Assignment, Claim, Denial, InfoRequest, WindowExtension
 from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState
+from reschedule_desk.domain.posts import Post, PostsConfig, UnknownPost
 from reschedule_desk.settings import TEMPLATES_DIR, Settings
 from reschedule_desk.temporal import connect, data_converter
-from reschedule_desk.storage import accounts, case_file, queue, tokens
+from reschedule_desk.storage import accounts, appointment_book, case_file, queue, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import CaseFileRow, OutboxMessage
 
@@ -238,20 +241,23 @@ def _render(request: Request, template: str, status_code: int = 200, **context) 
             "principal": principal,
             "csrf_token": _session(request).csrf_token,
             "csrf_field": CSRF_FIELD,
-            "nav": _nav(principal, request.url.path) if principal else [],
+            "nav": _nav(principal, request.url.path, _console(request).settings.posts) if principal else [],
             **context,
         },
         status_code=status_code,
     )
 
 
-def _nav(principal: Principal, path: str) -> list[tuple[str, str, bool]]:
+def _nav(principal: Principal, path: str, posts: PostsConfig) -> list[tuple[str, str, bool]]:
     pages = [
         ("Queue", "/", Permission.VIEW_QUEUE),
         ("Overview", "/overview", Permission.VIEW_OVERVIEW),
         ("Accounts", "/accounts", Permission.MANAGE_ACCOUNTS),
     ]
-    return [(label, href, path == href) for label, href, permission in pages if can(principal, permission)]
+    nav = [(label, href, path == href) for label, href, permission in pages if can(principal, permission)]
+    # The appointment book of each post whose requests the account sees.
+    books = [(f"Slots · {code}", f"/posts/{code}/slots") for code in visible_posts(principal, posts.posts)]
+    return nav + [(label, href, path == href) for label, href in books]
 
 
 def _error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
@@ -643,6 +649,224 @@ def record_contact(
             db, case_number, _form_date(contacted_on, "the contact date"), principal.name, at, note
         ),
     )
+
+
+# -- the appointment book -----------------------------------------------------------------
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+BOOK_YEARS = 5  # the book's pages reach this many years either side of today at the post
+
+
+def _book_post(request: Request, code: str) -> Post:
+    try:
+        return _console(request).settings.posts.post(code)
+    except UnknownPost:
+        raise PageNotFound(f"There is no post {code}.") from None
+
+
+def _book_range(request: Request, post: Post, from_text: str | None, to_text: str | None) -> tuple[date, date]:
+    """The days the page shows: `from_text` to `to_text` (YYYY-MM-DD), by default today at
+    the post and its next business days; ValueError, saying why, for a range it cannot show."""
+    console = _console(request)
+    now = console.clock()
+    today = now.astimezone(post.zone).date()
+    first = _form_date(from_text, "the first day") if from_text and from_text.strip() else today
+    _within_reach(first, today)
+    if to_text and to_text.strip():
+        last = _form_date(to_text, "the last day")
+        _within_reach(last, today)
+    else:
+        last = views.book_last_day(console.calendars.covering(post.code, first, first + timedelta(days=60)), first)
+    if last < first:
+        raise ValueError(f"the first day {first} is after the last day {last}")
+    if (last - first).days >= appointment_book.MAX_DAYS:
+        raise ValueError(f"{first} to {last} is more than {appointment_book.MAX_DAYS} days: show a year at most")
+    return first, last
+
+
+def _within_reach(day: date, today: date) -> None:
+    if abs((day - today).days) > BOOK_YEARS * 366:
+        raise ValueError(f"{day} is more than {BOOK_YEARS} years from today, {today}")
+
+
+def _book_page(
+    request: Request, principal: Principal, post: Post, first: date, last: date, status_code: int = 200,
+    notice_of: Callable[[views.AppointmentBookPage], str | None] = lambda page: None,
+    form: dict[str, str] | None = None, **context,
+) -> HTMLResponse:
+    console = _console(request)
+    calendar = console.calendars.covering(post.code, first, last)
+    with console.sessions() as db:
+        page = views.appointment_book_page(
+            post, calendar, appointment_book.slots(db, post, first, last), first, last, console.clock()
+        )
+    return _render(
+        request,
+        "slots.html.j2",
+        status_code=status_code,
+        page=page,
+        # Publishing and closing: Permission.MANAGE_SLOTS at the post (its supervisors).
+        can_manage=can(principal, Permission.MANAGE_SLOTS, post.code),
+        max_capacity=appointment_book.MAX_CAPACITY,
+        form=form or {},
+        notice=notice_of(page),
+        **context,
+    )
+
+
+def _book_refusal(
+    request: Request, principal: Principal, post: Post, view_from: str, view_to: str, status_code: int, error: str,
+    **context,
+) -> HTMLResponse:
+    """The book again, as it was shown, with why nothing was written."""
+    try:
+        first, last = _book_range(request, post, view_from, view_to)
+    except ValueError:
+        first, last = _book_range(request, post, None, None)
+    return _book_page(request, principal, post, first, last, status_code, error=error, **context)
+
+
+@router.get("/posts/{post}/slots")
+def slots_page(
+    request: Request,
+    principal: SignedIn,
+    post: str,
+    from_day: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+    published: str | None = None,
+    already: str | None = None,
+    closed: str | None = None,
+    at: str | None = None,
+) -> Response:
+    book = _book_post(request, post)
+    require(principal, Permission.VIEW_REQUEST, book.code)
+    try:
+        first, last = _book_range(request, book, from_day, to)
+    except ValueError as bad:
+        return _error_page(request, 400, f"The book cannot show that: {bad}.")
+
+    def notice_of(page: views.AppointmentBookPage) -> str | None:
+        # After a redirect from publishing or closing: the counts it reports, or the slot it closed.
+        if published is not None and published.isdigit() and (already or "0").isdigit():
+            return views.published_notice(page, int(published), int(already or "0"))
+        if closed and at:
+            try:
+                day = date.fromisoformat(closed)
+            except ValueError:
+                return None
+            slot = page.slot(day, at)
+            shown = next((d for d in page.days if d.day == day), None)
+            if slot is not None and shown is not None and slot.state == "closed":
+                return views.closed_notice(shown, slot)
+        return None
+
+    return _book_page(request, principal, book, first, last, notice_of=notice_of)
+
+
+def _form_times(value: str) -> list[time]:
+    """The slots' times from "08:00, 08:30"."""
+    moments = []
+    for text in (part.strip() for part in value.split(",")):
+        if not text:
+            continue
+        match = _CLOCK.match(text)
+        try:
+            if match is None:
+                raise ValueError
+            moments.append(time(int(match[1]), int(match[2])))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a time of day: give HH:MM, e.g. 08:30") from None
+    return moments
+
+
+def _form_capacity(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError(f"the capacity {value.strip()!r} is not a whole number of applicants") from None
+
+
+ShortField = Annotated[str, Form(max_length=1000)]
+
+
+@router.post("/posts/{post}/slots", dependencies=CHECKED_FORM)
+def publish_slots(
+    request: Request,
+    principal: SignedIn,
+    post: str,
+    first_day: ShortField = "",
+    last_day: ShortField = "",
+    times: ShortField = "",
+    capacity: ShortField = "",
+    view_from: ShortField = "",
+    view_to: ShortField = "",
+) -> Response:
+    """Slots at `times` on each business day from `first_day` to `last_day` (that day
+    alone when empty), for the signed-in supervisor of the post."""
+    book = _book_post(request, post)
+    require(principal, Permission.MANAGE_SLOTS, book.code)
+    console = _console(request)
+    form = {"first_day": first_day, "last_day": last_day, "times": times, "capacity": capacity}
+    try:
+        first = _form_date(first_day, "the first day")
+        last = _form_date(last_day, "the last day") if last_day.strip() else first
+        moments, seats = _form_times(times), _form_capacity(capacity)
+        now = console.clock()
+        today = now.astimezone(book.zone).date()
+        _within_reach(first, today)
+        _within_reach(last, today)
+        calendar = console.calendars.covering(book.code, first, last)
+        with console.sessions.begin() as db:
+            report = appointment_book.publish_slots(
+                db, book, calendar, first, last, moments, seats, principal.name, now
+            )
+            counts = {"published": len(report.published), "already": len(report.already_published)}
+    except (ValueError, appointment_book.Refused) as refusal:
+        return _book_refusal(
+            request, principal, book, view_from, view_to, 422, f"Nothing was published: {refusal}.", form=form
+        )
+    except IntegrityError:  # another supervisor published one of these slots at the same moment
+        return _book_refusal(
+            request, principal, book, view_from, view_to, 409,
+            "Nothing was published: some of these slots were published by someone else a moment ago; "
+            "publish again to add the others.",
+            form=form,
+        )
+    query = {"from": first.isoformat(), "to": last.isoformat(), **counts}
+    return RedirectResponse(f"/posts/{book.code}/slots?{urlencode(query)}", status_code=303)
+
+
+@router.post("/posts/{post}/slots/close", dependencies=CHECKED_FORM)
+def close_slot(
+    request: Request,
+    principal: SignedIn,
+    post: str,
+    day: ShortField = "",
+    slot_time: Annotated[str, Form(alias="time", max_length=1000)] = "",
+    view_from: ShortField = "",
+    view_to: ShortField = "",
+) -> Response:
+    """Close one slot to new bookings, for the signed-in supervisor of the post; the
+    bookings it holds stay."""
+    book = _book_post(request, post)
+    require(principal, Permission.MANAGE_SLOTS, book.code)
+    console = _console(request)
+    try:
+        on = _form_date(day, "the slot's day")
+        moments = _form_times(slot_time)
+        if len(moments) != 1:
+            raise ValueError("give the slot's time, one HH:MM")
+        at_time = moments[0]
+        with console.sessions.begin() as db:
+            appointment_book.close_slot(db, book, on, at_time, principal.name, console.clock())
+    except (ValueError, appointment_book.UnknownSlot) as refusal:
+        return _book_refusal(request, principal, book, view_from, view_to, 422, f"Nothing was closed: {refusal}.")
+    try:  # back to the days the page showed
+        shown = dict(zip(("from", "to"), (day.isoformat() for day in _book_range(request, book, view_from, view_to))))
+    except ValueError:
+        shown = {}
+    query = {**shown, "closed": on.isoformat(), "at": f"{at_time:%H:%M}"}
+    return RedirectResponse(f"/posts/{book.code}/slots?{urlencode(query)}", status_code=303)
 
 
 # -- the supervisor overview --------------------------------------------------------------

@@ -24,6 +24,7 @@ from reschedule_desk.storage.tables import (
     CaseFileChange,
     CaseFileChangeKind,
     CaseFileRow,
+    InterviewSlot,
     OutboxMessage,
     OutboxStatus,
     RequestRow,
@@ -486,4 +487,101 @@ def _case_file_change_view(change: CaseFileChange, zone) -> CaseFileChangeView:
         before=change.value_before or "none",
         after=change.value_after,
         note=change.note,
+    )
+
+
+# -- the appointment book -----------------------------------------------------------------
+
+BOOK_BUSINESS_DAYS = 10  # the page shows the post's next 10 business days unless asked otherwise
+
+
+@dataclass(frozen=True)
+class SlotView:
+    time: str  # "08:30", the post's local time: also what the close form sends
+    booked: int  # seats, one per applicant
+    capacity: int
+    state: str  # "open", "full" or "closed"
+    closed: str | None  # by whom and when, when closed
+
+
+@dataclass(frozen=True)
+class BookDay:
+    day: date
+    label: str  # "Tue 24 Nov 2026"
+    not_working: str | None  # why it is not a business day: the holiday's name, "a weekend"
+    slots: list[SlotView]
+    past: bool  # before today at the post
+
+
+@dataclass(frozen=True)
+class AppointmentBookPage:
+    post: Post
+    first_day: date
+    last_day: date
+    today: date  # at the post: nothing is published before it
+    days: list[BookDay]  # every day from first_day to last_day
+
+    @property
+    def skipped(self) -> list[BookDay]:
+        return [day for day in self.days if day.not_working]
+
+    def slot(self, day: date, at: str) -> SlotView | None:
+        return next((slot for shown in self.days if shown.day == day for slot in shown.slots if slot.time == at), None)
+
+
+def book_last_day(calendar: PostCalendar, first_day: date) -> date:
+    """The last day the page shows from `first_day` unless asked: the BOOK_BUSINESS_DAYS-th
+    business day of the post, `first_day` counted if it is one."""
+    return calendar.business_days_after(first_day - timedelta(days=1), BOOK_BUSINESS_DAYS)
+
+
+def appointment_book_page(
+    post: Post, calendar: PostCalendar, slots: list[InterviewSlot], first_day: date, last_day: date, now: datetime
+) -> AppointmentBookPage:
+    """`slots`: the post's slots from `first_day` to `last_day`, in the order of the day;
+    `calendar` covers those days. The days the post does not work carry the same reason
+    publishing gives for skipping them."""
+    today = calendar.local_date(now)
+    _, skipped = calendar.business_days_between(first_day, last_day)
+    by_day: dict[date, list[SlotView]] = {}
+    for slot in slots:
+        by_day.setdefault(slot.day, []).append(_slot_view(slot, post))
+    days = []
+    day = first_day
+    while day <= last_day:
+        days.append(BookDay(day, day.strftime(LOCAL_DATE), skipped.get(day), by_day.get(day, []), day < today))
+        day += timedelta(days=1)
+    return AppointmentBookPage(post=post, first_day=first_day, last_day=last_day, today=today, days=days)
+
+
+def published_notice(page: AppointmentBookPage, published: int, already: int) -> str:
+    """What publishing over the page's days did, with the days it skipped and why."""
+    first, last = page.first_day.strftime(LOCAL_DATE), page.last_day.strftime(LOCAL_DATE)
+    span = f"on {first}" if page.first_day == page.last_day else f"from {first} to {last}"
+    words = [f"Published {published} slot{'' if published == 1 else 's'} at {page.post.name} {span}."]
+    if already:
+        left = "was" if already == 1 else "were"
+        kept = "it was" if already == 1 else "they were"
+        words.append(f"{already} {left} already in the book, left as {kept}.")
+    if page.skipped:
+        days = "; ".join(f"{day.label} — {day.not_working}" for day in page.skipped)
+        words.append(f"Skipped, as the post does not work then: {days}.")
+    return " ".join(words)
+
+
+def closed_notice(day: BookDay, slot: SlotView) -> str:
+    return (
+        f"The {slot.time} slot of {day.label} is closed to new bookings; "
+        f"the {slot.booked} of {slot.capacity} seats booked in it stay booked."
+    )
+
+
+def _slot_view(slot: InterviewSlot, post: Post) -> SlotView:
+    if slot.closed_at is not None:
+        state = "closed"
+        closed = f"by {slot.closed_by}, {slot.closed_at.astimezone(post.zone).strftime(LOCAL_TIME)}"
+    else:
+        state, closed = ("full" if slot.seats_left <= 0 else "open"), None
+    return SlotView(
+        time=slot.time.strftime("%H:%M"), booked=slot.seats_booked, capacity=slot.capacity, state=state, closed=closed
     )

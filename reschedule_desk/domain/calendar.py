@@ -78,6 +78,24 @@ class PostCalendar(BaseModel):
         """The named non-business days strictly after `start`, up to and including `end`."""
         return {d: name for d, name in sorted(self.non_business_days.items()) if start < d <= end}
 
+    def business_days_between(self, first_day: date, last_day: date) -> tuple[list[date], dict[date, str]]:
+        """The business days from `first_day` to `last_day`, both included, and the other
+        days with why the post does not work on them: "Jamhuri Day (KE); a weekend"."""
+        named = self.skipped_between(first_day - timedelta(days=1), last_day)
+        days: list[date] = []
+        others: dict[date, str] = {}
+        day = first_day
+        while day <= last_day:
+            if self.is_business_day(day):
+                days.append(day)
+            else:
+                reasons = [named[day]] if day in named else []
+                if day.isoweekday() in self.weekend:
+                    reasons.append("a weekend")
+                others[day] = "; ".join(reasons)
+            day += timedelta(days=1)
+        return days, others
+
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -144,7 +144,7 @@ def publish_slots(
             f"not {first_day} to {last_day}"
         )
 
-    days, skipped = _business_days(calendar, first_day, last_day)
+    days, skipped = calendar.business_days_between(first_day, last_day)
     if not days:
         if first_day == last_day:
             raise NotABusinessDay(f"{_day(first_day)} is not a business day at {post.name}: {skipped[first_day]}")
@@ -406,24 +406,6 @@ def cancel(
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _business_days(calendar: PostCalendar, first_day: date, last_day: date) -> tuple[list[date], dict[date, str]]:
-    """The business days from `first_day` to `last_day`, and the others with the reason."""
-    named = calendar.skipped_between(first_day - timedelta(days=1), last_day)
-    days: list[date] = []
-    skipped: dict[date, str] = {}
-    day = first_day
-    while day <= last_day:
-        if calendar.is_business_day(day):
-            days.append(day)
-        else:
-            reasons = [named[day]] if day in named else []
-            if day.isoweekday() in calendar.weekend:
-                reasons.append("a weekend")
-            skipped[day] = "; ".join(reasons)
-        day += timedelta(days=1)
-    return days, skipped
 
 
 def _check_times(post: Post, times: Sequence[time]) -> list[time]:

@@ -16,6 +16,7 @@ from reschedule_desk.console.access import (
     can,
     check_account_posts,
     require,
+    roles_with,
     visible_posts,
 )
 
@@ -33,7 +34,11 @@ PAGES = {
     "overview": {"supervisor", "auditor"},
     "audit": {"auditor"},
     "accounts": {"admin"},
+    "slots": {"officer", "supervisor", "auditor"},  # the post's appointment book
 }
+
+# Who may publish and close the interview slots of the appointment book (at their own post).
+SLOT_MANAGERS = {"supervisor"}
 
 # Who may send which Update (at their own post).
 ACTIONS = {
@@ -56,6 +61,27 @@ def test_each_role_opens_exactly_its_pages(role: str, page: str) -> None:
 @pytest.mark.parametrize("action", ACTIONS)
 def test_each_role_takes_exactly_its_actions_at_its_own_post(role: str, action: str) -> None:
     assert can(EVERYONE[role], ACTION_PERMISSIONS[action], "nairobi") == (role in ACTIONS[action])
+
+
+@pytest.mark.parametrize("role", EVERYONE)
+def test_only_a_supervisor_manages_the_appointment_book_of_their_post(role: str) -> None:
+    assert can(EVERYONE[role], Permission.MANAGE_SLOTS, "nairobi") == (role in SLOT_MANAGERS)
+
+
+def test_the_roles_that_manage_the_appointment_book_are_named_from_the_table() -> None:
+    assert roles_with(Permission.MANAGE_SLOTS) == [Role(name) for name in SLOT_MANAGERS]
+
+
+def test_a_supervisor_manages_no_other_posts_appointment_book() -> None:
+    assert not can(SUPERVISOR, Permission.MANAGE_SLOTS, "phnom-penh")
+    with pytest.raises(Forbidden, match="phnom-penh is not one of your posts"):
+        require(SUPERVISOR, Permission.MANAGE_SLOTS, "phnom-penh")
+
+
+@pytest.mark.parametrize("post", ["nairobi", "phnom-penh", None])
+def test_the_auditor_never_manages_an_appointment_book(post: str | None) -> None:
+    with pytest.raises(Forbidden, match="an auditor may not publish or close a post's interview slots"):
+        require(AUDITOR, Permission.MANAGE_SLOTS, post)
 
 
 def test_every_console_action_and_page_has_a_rule() -> None:

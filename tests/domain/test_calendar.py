@@ -227,3 +227,13 @@ def test_the_release_is_at_opening_time_after_the_submission(calendars, name, su
     release = calendar.release_time(submitted_at, count)
     assert release > submitted_at
     assert release.time() == calendar.opening_time == time(8, 0)
+
+
+def test_the_days_a_post_does_not_work_are_named_with_the_reason(nairobi_calendar):
+    days, others = nairobi_calendar.business_days_between(date(2026, 11, 23), date(2026, 11, 29))
+    assert days == [date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25), date(2026, 11, 27)]
+    assert others == {
+        date(2026, 11, 26): "Thanksgiving Day (US)",
+        date(2026, 11, 28): "a weekend",
+        date(2026, 11, 29): "a weekend",
+    }
