@@ -37,6 +37,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from reschedule_desk import cli
 from reschedule_desk.api import create_app
 from reschedule_desk.applicant_secrets import ApplicantSecrets
 from reschedule_desk.console.access import Role
@@ -272,6 +273,24 @@ def codec_endpoint(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPa
 
 # A password for test accounts; the API tests sign in with tokens, never with it.
 TEST_PASSWORD = "correct horse battery staple"
+
+
+def cli_on(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """`reschedule ARGS...` run in this process on `settings`: (exit status, stdout, stderr)."""
+    monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: settings))
+
+    def run(*argv: object) -> tuple[int, str, str]:
+        code = cli.main([str(arg) for arg in argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
+def reschedule(desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """The CLI on the test's own desk settings."""
+    return cli_on(desk_settings, monkeypatch, capsys)
 
 
 def bearer(token: str) -> dict[str, str]:

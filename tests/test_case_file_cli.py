@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from reschedule_desk import cli
 from reschedule_desk.domain.case_file import parse_case_file
 from reschedule_desk.domain.request import RescheduleRequest
 from reschedule_desk.settings import Settings
@@ -20,18 +19,6 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 NAIROBI_CSV = EXAMPLES / "case-file-nairobi.csv"
 PHNOM_PENH_JSON = EXAMPLES / "case-file-phnom-penh.json"
 BULLETIN_CSV = EXAMPLES / "visa-bulletin.csv"
-
-
-@pytest.fixture
-def reschedule(desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: desk_settings))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main([str(arg) for arg in argv])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from reschedule_desk import cli
 from reschedule_desk.console.access import Role
 from reschedule_desk.domain.calendar import build_post_calendar
 from reschedule_desk.domain.lifecycle import RequestState
@@ -21,18 +20,6 @@ from tests.conftest import TEST_PASSWORD, reschedule_request
 from tests.storage.conftest import REQUESTED_AT, step_entry
 
 SUPERVISOR = "supervisor.otieno"
-
-
-@pytest.fixture
-def reschedule(desk_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setattr(cli.Settings, "from_env", classmethod(lambda cls, environ=None: desk_settings))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main([str(arg) for arg in argv])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture

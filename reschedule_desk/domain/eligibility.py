@@ -267,13 +267,18 @@ def _children_can_derive(s: _Screening) -> RuleOutcome:
         if protected:
             explanation += f" Under the Child Status Protection Act: {'; '.join(protected)}."
         return passed(RULE_CHILDREN_CAN_DERIVE, explanation)
+    return children_cannot_derive(problems, s.post)
+
+
+def children_cannot_derive(problems: list[str], post: Post) -> RuleOutcome:
+    """The failure, as the pages word it, for "X is married", "Y is aged 21 or older"."""
     return failed(
         RULE_CHILDREN_CAN_DERIVE,
         "Married children and children aged 21 or older may not derive immigration status from "
         f"the principal applicant: {'; '.join(problems)}. If a child may be eligible under the "
         "Child Status Protection Act (CSPA), ask us to confirm it before rescheduling, and do not "
         "undertake the visa medical examination until we have.",
-        s.post,
+        post,
     )
 
 

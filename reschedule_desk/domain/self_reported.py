@@ -26,6 +26,7 @@ from reschedule_desk.domain.eligibility import (
     RULE_ONE_APPOINTMENT_PER_PETITIONER,
     RULE_RECENT_CONTACT,
     RULE_VISA_CLASS_UNCHANGED,
+    children_cannot_derive,
     failed,
     passed,
     reason_accepted,
@@ -296,14 +297,7 @@ def _children_can_derive(request: SelfReportedRequest, facts: ScreeningFacts, no
             problems.append(f"{child.full_name} is aged {CHILD_AGE_LIMIT} or older")
     if not problems:
         return passed(RULE_CHILDREN_CAN_DERIVE, "Every child on the request can derive status from the principal applicant.")
-    return failed(
-        RULE_CHILDREN_CAN_DERIVE,
-        "Married children and children aged 21 or older may not derive immigration status from "
-        f"the principal applicant: {'; '.join(problems)}. If a child may be eligible under the "
-        "Child Status Protection Act (CSPA), ask us to confirm it before rescheduling, and do not "
-        "undertake the visa medical examination until we have.",
-        facts.post,
-    )
+    return children_cannot_derive(problems, facts.post)
 
 
 def _one_appointment_per_petitioner(
