@@ -59,7 +59,7 @@ def build_worker(
         workflows=[RescheduleRequestWorkflow],
         workflow_runner=WORKFLOW_RUNNER,
         activities=desk_activities(
-            sessions, settings.posts, transport_from_settings(settings), applicant_secrets(settings)
+            sessions, settings.posts, transport_from_settings(settings), applicant_secrets(settings), settings.public_url
         ),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

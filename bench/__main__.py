@@ -125,13 +125,14 @@ async def measure_throughput(
     task_queue: str,
     server: DevServer,
     workers: list[WorkerProcess],
+    done: str,
 ) -> Throughput:
     await load.throughput(one_request, sizes.concurrency, sizes.concurrency)  # warm up
     server_cpu, worker_cpu = server.cpu_seconds(), sum(worker.cpu_seconds() for worker in workers)
     rate = await load.throughput(one_request, sizes.approved, sizes.concurrency)
     server_cpu = server.cpu_seconds() - server_cpu
     worker_cpu = sum(worker.cpu_seconds() for worker in workers) - worker_cpu
-    sampled = await load.completed_workflow_ids(client, task_queue, sizes.concurrency)
+    sampled = await load.done_workflow_ids(client, task_queue, done, sizes.concurrency)
     task_seconds = await load.workflow_task_seconds(client, sampled)
     return Throughput(
         requests_per_second=rate,
@@ -148,7 +149,8 @@ async def ceiling_throughput(scratch: Path, sizes: Sizes) -> Throughput:
     try:
         client = await Client.connect(server.address)
         return await measure_throughput(
-            lambda: load.ceiling_request_approved(client, task_queue), sizes, client, task_queue, server, [worker]
+            lambda: load.ceiling_request_approved(client, task_queue),
+            sizes, client, task_queue, server, [worker], load.CEILING_DONE,
         )
     finally:
         worker.stop()
@@ -165,11 +167,15 @@ async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) 
         desk = Desk(client, settings)
         numbers = (load.new_case_number() for _ in range(sizes.concurrency + sizes.approved))  # warm-up and timed
         cases = iter(load.file_cases(settings.database_url, numbers))
+        engine = create_engine(settings.database_url)
+        database = Session(engine)
         measured = await measure_throughput(
-            lambda: load.desk_request_approved(desk, client, next(cases)),
-            sizes, client, settings.task_queue, server, processes,
+            lambda: load.desk_request_approved(desk, client, database, next(cases)),
+            sizes, client, settings.task_queue, server, processes, load.DESK_DONE,
         )
-        sampled = await load.completed_workflow_ids(client, settings.task_queue, sizes.concurrency)
+        database.close()
+        engine.dispose()
+        sampled = await load.done_workflow_ids(client, settings.task_queue, load.DESK_DONE, sizes.concurrency)
         requests = [await activities.scheduled_activities(client, workflow_id) for workflow_id in sampled]
         alone = desk_settings(scratch, f"{name}-activities-alone", server.address)
         return replace(measured, activities_cpu_ms=activities.cpu_ms_per_request(alone, requests))

@@ -51,7 +51,11 @@ def cpu_ms_per_request(settings: Settings, requests: list[list[tuple[str, Any]]]
     engine = make_engine(settings.database_url)
     try:
         activities = desk_activities(
-            make_sessionmaker(engine), settings.posts, transport_from_settings(settings), applicant_secrets(settings)
+            make_sessionmaker(engine),
+            settings.posts,
+            transport_from_settings(settings),
+            applicant_secrets(settings),
+            settings.public_url,
         )
         by_name = {activity.__name__: activity for activity in activities}  # named as their methods
         environment = ActivityEnvironment()

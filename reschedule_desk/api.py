@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request, status
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reschedule_desk.applicant_pages.routes import router as applicant_router
 from reschedule_desk.applicant_secrets import ApplicantSecrets, applicant_secrets
 from reschedule_desk.authorization import NotAnAssignee, authorize_action, post_of_request
 from reschedule_desk.callers import ApplicantSide, ApplicantSideCaller, IntakeCaller, StaffCaller, refuse_invalid
@@ -32,9 +34,14 @@ from reschedule_desk.console.access import Forbidden, Permission, Principal, req
 from reschedule_desk.console.routes import ConsoleState
 from reschedule_desk.console.routes import router as console_router
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk, RequestAlreadyOpen
+from reschedule_desk.domain.appointments import BOOKING_HORIZON
+from reschedule_desk.domain.calendar import build_post_calendar
 from reschedule_desk.domain.decisions import (
     ApprovalBody,
     AssignmentBody,
+    AttendanceBody,
+    BookingCancellation,
+    BookingChoice,
     ClaimBody,
     DenialBody,
     InfoProvided,
@@ -42,10 +49,11 @@ from reschedule_desk.domain.decisions import (
     WindowExtensionBody,
     Withdrawal,
 )
-from reschedule_desk.domain.lifecycle import ApplicantStatus, RequestStatus, SubmittedRequest
+from reschedule_desk.domain.lifecycle import ApplicantStatus, OpenSlot, OpenSlots, RequestState, RequestStatus, SubmittedRequest
 from reschedule_desk.domain.posts import UnknownPost
 from reschedule_desk.domain.request import CASE_NUMBER_PATTERN, RescheduleRequest
 from reschedule_desk.settings import Settings
+from reschedule_desk.storage import appointment_book, repository
 from reschedule_desk.temporal import connect
 
 CaseNumberPath = Annotated[
@@ -88,6 +96,7 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
     # The officer console: its pages at /, beside the API (reschedule_desk/console/).
     app.state.console = ConsoleState(configured)
     app.include_router(console_router)
+    app.include_router(applicant_router)  # the applicant's pages at /applicant
     # Temporal's UI decodes payloads here, for signed-in officers and auditors only.
     install_codec_endpoint(app, EncryptionCodec(load_payload_keys(configured)))
 
@@ -279,5 +288,72 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
         """The applicant no longer wants the reschedule."""
         request_id = await request_of(request, caller, case_number)
         return ApplicantStatus.of(await current_desk(request).act(case_number, "withdraw", withdrawal, request_id))
+
+    @app.get("/api/requests/{case_number}/open-slots", responses={**credential_refusals, 404: refusals[404]})
+    async def open_slots(
+        case_number: CaseNumberPath, caller: ApplicantSideCaller, request: Request
+    ) -> OpenSlots:
+        """The appointments the request's applicants can still book together: open, with a
+        seat for each of them, before the post's closing time. None: check again later."""
+        request_id = await request_of(request, caller, case_number)
+        found = await current_desk(request).status(case_number)
+        post = configured.posts.post(found.post)
+        now = datetime.now(UTC)
+        today = now.astimezone(post.zone).date()
+        last_day = today + BOOKING_HORIZON
+
+        def offered() -> list[OpenSlot]:
+            calendar = build_post_calendar(post, today, last_day)
+            with request.app.state.console.sessions() as db:
+                seats = len(repository.load_request(db, request_id).applicants)  # all in one appointment
+                return [
+                    OpenSlot(day=slot.day, time=slot.time, seats_left=slot.seats_left)
+                    for slot in appointment_book.bookable_slots(db, post, calendar, seats, now, last_day)
+                ]
+
+        slots = await run_in_threadpool(offered) if found.status.is_booking else []
+        return OpenSlots(
+            status=found.status,
+            book_by=found.window_ends_at if found.status is RequestState.AWAITING_BOOKING else None,
+            slots=slots,
+            message=None if slots else (
+                f"There are no appointments available. Please check again in {post.no_slots_retry_hours} hours."
+            ),
+        )
+
+    async def applicant_action(
+        request: Request, caller: ApplicantSide, case_number: str, action: str, decision: BaseModel
+    ) -> ApplicantStatus:
+        request_id = await request_of(request, caller, case_number)
+        return ApplicantStatus.of(await current_desk(request).act(case_number, action, decision, request_id))
+
+    @app.post("/api/requests/{case_number}/book", responses=staff_refusals)
+    async def book(
+        case_number: CaseNumberPath, choice: BookingChoice, caller: ApplicantSideCaller, request: Request
+    ) -> ApplicantStatus:
+        """Book one of the open appointments for every applicant of the request."""
+        return await applicant_action(request, caller, case_number, "book", choice)
+
+    @app.post("/api/requests/{case_number}/reschedule-booking", responses=staff_refusals)
+    async def reschedule_booking(
+        case_number: CaseNumberPath, choice: BookingChoice, caller: ApplicantSideCaller, request: Request
+    ) -> ApplicantStatus:
+        """Move the booked appointment to another open one, up to the post's notice."""
+        return await applicant_action(request, caller, case_number, "reschedule_booking", choice)
+
+    @app.post("/api/requests/{case_number}/cancel-booking", responses=staff_refusals)
+    async def cancel_booking(
+        case_number: CaseNumberPath, caller: ApplicantSideCaller, request: Request,
+        cancellation: BookingCancellation | None = None,
+    ) -> ApplicantStatus:
+        """Give the booked appointment back, up to the post's notice; the booking window opens again."""
+        return await applicant_action(request, caller, case_number, "cancel_booking", cancellation or BookingCancellation())
+
+    @app.post("/api/requests/{case_number}/record-attendance", responses=staff_refusals)
+    async def record_attendance(
+        case_number: CaseNumberPath, attendance: AttendanceBody, principal: StaffCaller, request: Request
+    ) -> RequestStatus:
+        """An officer of the post records, on or after the appointment's day, whether the applicants came."""
+        return await staff_action(request, principal, case_number, "record_attendance", attendance.decision(principal.name))
 
     return app

@@ -51,6 +51,8 @@ class Settings:
     posts_file: Path
     var_dir: Path
     task_queue: str = "reschedule-desk"
+    # Where applicants reach the desk's pages (RESCHEDULE_PUBLIC_URL): emails link there.
+    public_url: str = "http://127.0.0.1:8000"
     # Payload encryption keys (reschedule_desk/codec.py): "id:base64,..." from the
     # environment, else a key file; neither: var/payload-keys. Never in a repr or a log.
     payload_keys: str | None = field(default=None, repr=False)
@@ -82,6 +84,7 @@ class Settings:
             posts_file=Path(environ.get("RESCHEDULE_POSTS", DEFAULT_POSTS_FILE)),
             var_dir=var_dir,
             task_queue=environ.get("RESCHEDULE_TASK_QUEUE", "reschedule-desk"),
+            public_url=(environ.get("RESCHEDULE_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             payload_keys=environ.get("RESCHEDULE_PAYLOAD_KEYS") or None,
             payload_key_file=Path(environ["RESCHEDULE_PAYLOAD_KEY_FILE"])
             if environ.get("RESCHEDULE_PAYLOAD_KEY_FILE")

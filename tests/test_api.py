@@ -447,6 +447,11 @@ async def test_the_openapi_schema_describes_every_endpoint_and_its_credentials(a
         "/api/requests/{case_number}/extend-window",
         "/api/requests/{case_number}/provide-info",
         "/api/requests/{case_number}/withdraw",
+        "/api/requests/{case_number}/open-slots",
+        "/api/requests/{case_number}/book",
+        "/api/requests/{case_number}/reschedule-booking",
+        "/api/requests/{case_number}/cancel-booking",
+        "/api/requests/{case_number}/record-attendance",
     }
     assert set(schema["components"]["securitySchemes"]) == {"StaffToken", "IntakeClientToken", "ApplicantSecret"}
     for path, operations in schema["paths"].items():

@@ -49,6 +49,12 @@ TABLE: dict[str, tuple[int, ...]] = {
     "extend-window":    (401, 403, 200, 403, 403, 403, 401, 401, 401, 403, 401, 401, 401),
     "provide-info":     (401, 403, 403, 403, 403, 403, 401, 401, 401, 200, 401, 200, 401),
     "withdraw":         (401, 403, 403, 403, 403, 403, 401, 401, 401, 200, 401, 200, 401),
+    "open-slots":       (401, 403, 403, 403, 403, 403, 401, 401, 401, 200, 401, 200, 401),
+    # Let in, then refused by the workflow: a request under review books nothing yet.
+    "book":             (401, 403, 403, 403, 403, 403, 401, 401, 401, 409, 401, 409, 401),
+    "reschedule-booking": (401, 403, 403, 403, 403, 403, 401, 401, 401, 409, 401, 409, 401),
+    "cancel-booking":   (401, 403, 403, 403, 403, 403, 401, 401, 401, 409, 401, 409, 401),
+    "record-attendance": (401, 409, 409, 403, 403, 403, 401, 401, 401, 403, 401, 401, 401),
     # The codec cannot tell a payload's post: any officer may decode (README).
     "codec":            (401, 200, 200, 200, 403, 200, 401, 401, 401, 403, 401, 401, 401),
 }
@@ -65,6 +71,10 @@ BODIES = {
     "extend-window": {"business_days": 1, "reason": "Medical board backlog."},
     "provide-info": {"answer": "Sent."},
     "withdraw": {},
+    "book": {"day": "2027-01-12", "time": "08:00"},
+    "reschedule-booking": {"day": "2027-01-12", "time": "08:00"},
+    "cancel-booking": {},
+    "record-attendance": {"attended": True},
 }
 PLAIN_PAYLOADS = {
     "payloads": [
@@ -112,8 +122,8 @@ class Table:
         url = f"/api/requests/{case_number}"
         if route == "status":
             return await self.client.get(url, headers=headers)
-        if route == "applicant-status":
-            return await self.client.get(f"{url}/applicant-status", headers=headers)
+        if route in ("applicant-status", "open-slots"):
+            return await self.client.get(f"{url}/{route}", headers=headers)
         return await self.client.post(f"{url}/{route}", json=BODIES[route], headers=headers)
 
     async def footprint(self, case_number: str) -> tuple:
@@ -186,7 +196,7 @@ async def table(dev_env: WorkflowEnvironment, tmp_path_factory: pytest.TempPathF
 @pytest.mark.parametrize("route", TABLE)
 async def test_who_may_call_each_route(table: Table, route: str, credential: str) -> None:
     expected = TABLE[route][CREDENTIALS.index(credential)]
-    if expected < 300 and route not in ("submit", "codec", "status", "applicant-status"):
+    if expected < 300 and route not in ("submit", "codec", "status", "applicant-status", "open-slots"):
         case_number = await table.pending_review()  # a request of its own to change
         if route == "provide-info":
             asked = await table.call("request-info", case_number, table.headers["officer"])

@@ -17,9 +17,22 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     # Pure, deterministic modules: passed through so the sandbox does not re-import them.
     from reschedule_desk.domain import search
+    from reschedule_desk.domain.appointments import (
+        Appointment,
+        booking_closes_at,
+        change_rule_text,
+        closing_rule_text,
+        last_change_on,
+        may_change_on,
+        still_bookable,
+    )
+    from reschedule_desk.domain.calendar import OutsideCalendar
     from reschedule_desk.domain.decisions import (
         Approval,
         Assignment,
+        Attendance,
+        BookingCancellation,
+        BookingChoice,
         Claim,
         Denial,
         InfoProvided,
@@ -37,10 +50,15 @@ with workflow.unsafe.imports_passed_through():
         next_state,
     )
     from reschedule_desk.domain.records import (
+        BOOK_SLOT,
+        CANCEL_BOOKING,
         GATHER_SCREENING_FACTS,
         READ_CASE_FILE,
         RECORD_TRANSITION,
         SEND_EMAIL,
+        BookingOrder,
+        BookingOutcome,
+        CancellationOrder,
         DeliveryResult,
         EmailKind,
         EmailOrder,
@@ -76,6 +94,9 @@ PATIENT_RETRY = RetryPolicy(
 IGNORED_SIGNALS_AUDITED = "ignored-signals-audited"
 # Screening reads the post's case file, not the applicant's answers (self_reported.py).
 SCREENED_FROM_CASE_FILE = "screened-from-case-file"
+# After the approval email the request goes on: the applicant books the appointment, and
+# an officer records whether they came. Before it, a request ended at APPROVED.
+BOOKING_AFTER_APPROVAL = "booking-after-approval"
 
 # The email each state sends when a request enters it.
 EMAIL_ON_ENTRY: dict[RequestState, EmailKind] = {
@@ -85,6 +106,15 @@ EMAIL_ON_ENTRY: dict[RequestState, EmailKind] = {
     RequestState.DENIED: EmailKind.DENIED,
     RequestState.EXPIRED: EmailKind.EXPIRED,
     RequestState.WITHDRAWN: EmailKind.WITHDRAWN,
+    RequestState.BOOKED: EmailKind.BOOKED,  # booked, or moved to another appointment
+    RequestState.MISSED: EmailKind.MISSED,
+}
+
+# The window each waiting state runs, by the name its expiry rule and timers carry.
+WINDOW_OF_STATE: dict[RequestState, str] = {
+    RequestState.PENDING_REVIEW: "review",
+    RequestState.INFO_REQUESTED: "answer",
+    RequestState.AWAITING_BOOKING: "booking",
 }
 
 
@@ -112,6 +142,10 @@ class RescheduleRequestWorkflow:
         self._ignored_signals: list[str] = []
         self._info_needed: str | None = None  # what the officer asked for, repeated in the reminder
         self._assigned_to: str | None = None
+        self._appointment: Appointment | None = None
+        # One change of the booking at a time: the book's answer is recorded before the
+        # next change, or the window's end, is looked at.
+        self._booking_in_flight = False
         # The desk starts requests with their search attributes set; a server without
         # them registered (Temporal's time-skipping test server) gets none.
         self._indexed = search.REQUEST_STATUS in workflow.info().typed_search_attributes
@@ -143,6 +177,8 @@ class RescheduleRequestWorkflow:
 
         if self._state is RequestState.APPROVED:
             await self._release_approval_email()
+            if workflow.patched(BOOKING_AFTER_APPROVAL):
+                await self._book_and_attend()
         await asyncio.gather(*self._deliveries)
         await self._record_steps()  # signals ignored after the decision (IGNORED_SIGNALS_AUDITED)
         # Let Update handlers return their result before the workflow closes.
@@ -256,6 +292,76 @@ class RescheduleRequestWorkflow:
     def _validate_extend_window(self, extension: WindowExtension) -> None:
         self._check_allowed("extend_window")
 
+    @workflow.update(name="book")
+    async def book(self, choice: BookingChoice) -> RequestStatus:
+        return await self._book("book", choice)
+
+    @book.validator
+    def _validate_book(self, choice: BookingChoice) -> None:
+        self._check_booking("book", choice)
+
+    @workflow.update(name="reschedule_booking")
+    async def reschedule_booking(self, choice: BookingChoice) -> RequestStatus:
+        return await self._book("reschedule_booking", choice)
+
+    @reschedule_booking.validator
+    def _validate_reschedule_booking(self, choice: BookingChoice) -> None:
+        self._check_booking("reschedule_booking", choice)
+
+    @workflow.update(name="cancel_booking")
+    async def cancel_booking(self, cancellation: BookingCancellation) -> RequestStatus:
+        await self._take_booking_turn()
+        try:
+            self._check_change("cancel_booking")
+            assert self._appointment is not None
+            cancelled = await workflow.execute_activity(
+                CANCEL_BOOKING,
+                CancellationOrder(
+                    request_id=self._request_id, booking_id=self._appointment.booking_id, at=workflow.now()
+                ),
+                result_type=Appointment,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PATIENT_RETRY,
+            )
+        finally:
+            self._booking_in_flight = False
+        self._appointment = None
+        step = self._move(
+            RequestState.AWAITING_BOOKING,
+            actor=APPLICANT,
+            action="cancel_booking",
+            note=cancellation.reason,
+            appointment=cancelled,
+        )
+        await workflow.wait_condition(lambda: self._recorded >= step)
+        return self._status()
+
+    @cancel_booking.validator
+    def _validate_cancel_booking(self, cancellation: BookingCancellation) -> None:
+        self._check_change("cancel_booking")
+
+    @workflow.update(name="record_attendance")
+    async def record_attendance(self, attendance: Attendance) -> RequestStatus:
+        await self._take_booking_turn()
+        try:
+            self._check_attendance(attendance)
+        finally:
+            self._booking_in_flight = False
+        action = "record_attended" if attendance.attended else "record_missed"
+        step = self._move(
+            next_state(self._state, action),
+            actor=attendance.officer_id,
+            action=action,
+            note=attendance.note,
+            appointment=self._appointment,
+        )
+        await workflow.wait_condition(lambda: self._recorded >= step)
+        return self._status()
+
+    @record_attendance.validator
+    def _validate_record_attendance(self, attendance: Attendance) -> None:
+        self._check_attendance(attendance)
+
     @workflow.signal(name="approve")
     def approve_signal(self, approval: Approval) -> None:
         self._take_signalled_action("approve", approval.officer_id, approval.note)
@@ -346,6 +452,7 @@ class RescheduleRequestWorkflow:
         action: str,
         note: str | None = None,
         rule: str | None = None,
+        appointment: Appointment | None = None,
     ) -> int:
         """Enter `to_state` now and queue its step for recording; returns the step number."""
         assert self._facts is not None
@@ -358,6 +465,8 @@ class RescheduleRequestWorkflow:
             self._open_window(windows.review_business_days)
         elif to_state is RequestState.INFO_REQUESTED:
             self._open_window(windows.answer_business_days)
+        elif to_state is RequestState.AWAITING_BOOKING:
+            self._open_window(windows.booking_business_days)  # again after a cancellation
         elif not to_state.is_open:
             self._window_ends_at = self._reminder_at = None
 
@@ -366,14 +475,21 @@ class RescheduleRequestWorkflow:
             email = EmailOrder(kind=EmailKind.ACKNOWLEDGEMENT)
         elif to_state is RequestState.APPROVED:
             email = EmailOrder(kind=EmailKind.APPROVED, not_before=self._release_at)
+        elif action == "cancel_booking":
+            email = EmailOrder(kind=EmailKind.BOOKING_CANCELLED)
         elif to_state in EMAIL_ON_ENTRY:
             email = EmailOrder(kind=EMAIL_ON_ENTRY[to_state])
-        return self._queue_step(from_state, actor=actor, action=action, note=note, rule=rule, email=email)
+        return self._queue_step(
+            from_state, actor=actor, action=action, note=note, rule=rule, email=email, appointment=appointment
+        )
 
     def _remind(self) -> None:
-        """The window's reminder: officers for a review, the applicant for an answer."""
-        reviewing = self._state is RequestState.PENDING_REVIEW
+        """The window's reminder: officers for a review, the applicant for an answer or a booking."""
         self._reminded = True
+        if self._state is RequestState.AWAITING_BOOKING:
+            self._queue_step(self._state, actor=SYSTEM, action="remind", email=EmailOrder(kind=EmailKind.BOOKING_REMINDER))
+            return
+        reviewing = self._state is RequestState.PENDING_REVIEW
         self._queue_step(
             self._state,
             actor=SYSTEM,
@@ -393,6 +509,7 @@ class RescheduleRequestWorkflow:
         note: str | None = None,
         rule: str | None = None,
         email: EmailOrder | None = None,
+        appointment: Appointment | None = None,
     ) -> int:
         step = len(self._steps) + 1
         first = step == 1
@@ -417,6 +534,7 @@ class RescheduleRequestWorkflow:
                 assigned_to=self._assigned_to,
                 rules=self._rules if first else [],
                 email=email,
+                appointment=appointment,
             )
         )
         if self._indexed:
@@ -465,14 +583,134 @@ class RescheduleRequestWorkflow:
                 return
             except asyncio.TimeoutError:
                 pass
+        if self._booking_in_flight:
+            # The book's answer comes first: a booking made as the window ran out stands.
+            await workflow.wait_condition(lambda: not self._booking_in_flight)
+            return
         if not self._reminded:
             self._remind()
         else:
-            window = "review" if self._state is RequestState.PENDING_REVIEW else "answer"
+            window = WINDOW_OF_STATE[self._state]
             self._move(RequestState.EXPIRED, actor=SYSTEM, action="expire", rule=f"{window}_window_ran_out")
 
     def _has_unrecorded_steps(self) -> bool:
         return self._recorded < len(self._steps)
+
+    # -- after the approval email: booking and attending -----------------------------------
+
+    async def _book_and_attend(self) -> None:
+        """The booking window opens with the approval email. The applicant books, may move or
+        cancel the booking (a cancellation opens the window again), and an officer records on
+        the day whether they came; a window that runs out expires the approval."""
+        self._move(RequestState.AWAITING_BOOKING, actor=SYSTEM, action="open_booking")
+        await self._record_steps()
+        while self._state.is_booking:
+            if self._state is RequestState.AWAITING_BOOKING:
+                await self._wait_for_action_or_deadline()
+            else:
+                # Held until an officer records the day, or the applicant changes it.
+                await workflow.wait_condition(self._has_unrecorded_steps)
+            await self._record_steps()
+
+    async def _take_booking_turn(self) -> None:
+        await workflow.wait_condition(lambda: not self._booking_in_flight)
+        self._booking_in_flight = True
+
+    async def _book(self, action: str, choice: BookingChoice) -> RequestStatus:
+        await self._take_booking_turn()
+        try:
+            # Checked again: the request may have moved while this Update waited its turn.
+            self._check_booking(action, choice)
+            replacing = self._appointment.booking_id if self._appointment is not None else None
+            outcome = await workflow.execute_activity(
+                BOOK_SLOT,
+                BookingOrder(
+                    request_id=self._request_id,
+                    case_number=self._request.case_number,
+                    post=self._request.post,
+                    day=choice.day,
+                    time=choice.time,
+                    seats=len(self._request.applicants),
+                    at=workflow.now(),
+                    replacing=replacing if action == "reschedule_booking" else None,
+                ),
+                result_type=BookingOutcome,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=PATIENT_RETRY,
+            )
+        finally:
+            self._booking_in_flight = False
+        if outcome.appointment is None:
+            raise ApplicationError(f"cannot {action}: {outcome.refusal}", type="BookingRefused")
+        self._appointment = outcome.appointment
+        step = self._move(
+            RequestState.BOOKED,
+            actor=APPLICANT,
+            action=action,
+            note=f"{choice.day.isoformat()} {choice.time:%H:%M}",
+            appointment=outcome.appointment,
+        )
+        await workflow.wait_condition(lambda: self._recorded >= step)
+        return self._status()
+
+    def _check_booking(self, action: str, choice: BookingChoice) -> None:
+        """Refuse a booking the state, the calendar or the post's closing time does not allow."""
+        if action == "reschedule_booking":
+            self._check_change(action)
+        else:
+            self._check_allowed(action)
+        post, calendar = self._facts.post, self._facts.calendar
+        try:
+            business_day = calendar.is_business_day(choice.day)
+        except OutsideCalendar:
+            raise ApplicationError(
+                f"cannot {action}: {post.name} publishes no appointments on {choice.day}", type="BookingRefused"
+            ) from None
+        if not business_day:
+            reason = calendar.non_business_days.get(choice.day, "a weekend")
+            raise ApplicationError(
+                f"cannot {action}: {choice.day:%A} {choice.day} is not a business day at {post.name} ({reason})",
+                type="BookingRefused",
+            )
+        if not still_bookable(post, calendar, choice.day, choice.time, workflow.now()):
+            closed = booking_closes_at(post, calendar, datetime.combine(choice.day, choice.time))
+            raise ApplicationError(
+                f"cannot {action}: booking for {choice.day} at {choice.time:%H:%M} closed at "
+                f"{closed:%Y-%m-%d %H:%M} ({post.time_zone}). {closing_rule_text(post)}",
+                type="BookingClosed",
+            )
+        held = self._appointment
+        if action == "reschedule_booking" and held and (held.day, held.time) == (choice.day, choice.time):
+            raise ApplicationError(
+                f"cannot {action}: the appointment is already on {choice.day} at {choice.time:%H:%M}",
+                type="BookingRefused",
+            )
+
+    def _check_change(self, action: str) -> None:
+        """A booked appointment changes only up to the post's notice, or once its day has passed."""
+        self._check_allowed(action)
+        assert self._appointment is not None
+        post, calendar = self._facts.post, self._facts.calendar
+        starts_at = self._appointment.starts_at(post)
+        today = calendar.local_date(workflow.now())
+        if not may_change_on(post, calendar, starts_at, today):
+            raise ApplicationError(
+                f"cannot {action}: the last day to cancel or reschedule the appointment on "
+                f"{self._appointment.day} was {last_change_on(post, calendar, starts_at)}. "
+                f"{change_rule_text(post)}",
+                type="TooLateToChange",
+            )
+
+    def _check_attendance(self, attendance: Attendance) -> None:
+        self._check_allowed("record_attended" if attendance.attended else "record_missed")
+        assert self._appointment is not None
+        today = self._facts.calendar.local_date(workflow.now())
+        if today < self._appointment.day:
+            raise ApplicationError(
+                f"cannot record attendance: the appointment is on {self._appointment.day}, "
+                f"and it is {today} at {self._facts.post.name}",
+                type="ActionNotAllowed",
+            )
 
     # -- side effects, through activities --------------------------------------------------
     # Activities carry no summary: each would be one more payload to encode (through the
@@ -532,6 +770,7 @@ class RescheduleRequestWorkflow:
             approval_email_release_at=self._release_at,
             approval_email_sent=self._approval_email_sent,
             assigned_to=self._assigned_to,
+            appointment=self._appointment,
             failed_rules=failed_rules(self._rules),
             history=[entry.transition for entry in self._steps],
             ignored_signals=self._ignored_signals,

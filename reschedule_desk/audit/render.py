@@ -68,7 +68,8 @@ def replay_line(outcome: ReplayOutcome) -> str:
 def verification_text(verification: Verification) -> str:
     heading = f"{verification.case_number}, request {verification.request_id}"
     source = verification.history_source or "no history left: the hash chain alone was checked"
-    checked = f"{verification.audit_rows} audit rows and {verification.outbox_rows} outbox rows against {source}"
+    rows = f"{verification.audit_rows} audit rows, {verification.outbox_rows} outbox rows"
+    checked = f"{rows} and {verification.booking_rows} booking rows against {source}"
     if verification.ok:
         return f"{heading}: verified\n  {checked}\n"
     count = len(verification.findings)

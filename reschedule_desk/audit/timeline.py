@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -26,16 +26,22 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
+from reschedule_desk.domain.appointments import Appointment
 from reschedule_desk.domain.calendar import OutsideCalendar, PostCalendar
-from reschedule_desk.domain.decisions import ACTIONS
-from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState, RequestStatus, Transition
+from reschedule_desk.domain.decisions import ACTIONS, Attendance, BookingChoice
+from reschedule_desk.domain.lifecycle import RequestState, RequestStatus, Transition
 from reschedule_desk.domain.records import (
     ACTIVITY_INPUT,
     ACTIVITY_RESULT,
+    BOOK_SLOT,
+    CANCEL_BOOKING,
     GATHER_SCREENING_FACTS,
     READ_CASE_FILE,
     RECORD_TRANSITION,
     SEND_EMAIL,
+    BookingOrder,
+    BookingOutcome,
+    CancellationOrder,
     DeliveryResult,
     EmailOrder,
     CaseFileFacts,
@@ -47,6 +53,26 @@ from reschedule_desk.domain.self_reported import RequestInHistory, ScreeningFact
 # format of their day: a summary this does not know is shown as it is.
 _WAIT_SUMMARY = re.compile(r"^(?P<state>[A-Z_]+) (?P<what>reminder|window ends) (?P<due>\S+)$")
 _RELEASE_SUMMARY = re.compile(r"^approval email release (?P<due>\S+)$")
+
+# The window each waiting state runs, by the name its timers' summaries give by state.
+WINDOW_OF_STATE: dict[RequestState, str] = {
+    RequestState.PENDING_REVIEW: "review",
+    RequestState.INFO_REQUESTED: "answer",
+    RequestState.AWAITING_BOOKING: "booking",
+}
+# The states that open a window when a step enters them.
+WINDOW_STATES = frozenset(WINDOW_OF_STATE)
+# The appointment book's activities: the workflow records what the book answered.
+BOOKING_ACTIVITIES = frozenset({BOOK_SLOT, CANCEL_BOOKING})
+
+# What each step about an appointment did with it.
+APPOINTMENT_WORDS = {
+    "book": "booked",
+    "reschedule_booking": "moved to",
+    "cancel_booking": "cancelled",
+    "record_attended": "attended",
+    "record_missed": "missed",
+}
 
 # A patched workflow change leaves this marker (workflow.patched) in the histories it runs.
 PATCH_MARKER = "core_patch"
@@ -65,6 +91,7 @@ class EntryKind(StrEnum):
     TIMER_FIRED = "timer fired"
     TIMER_CANCELED = "timer canceled"
     EMAIL = "email"  # an email handed to send_email
+    BOOKING = "booking"  # the appointment book's answer to book_slot or cancel_booking
     CODE_CHANGE = "code change"  # a workflow.patched change in effect from here
     PROBLEM = "problem"  # a failed workflow task or activity
     CLOSED = "closed"
@@ -86,6 +113,8 @@ class StepInHistory(BaseModel):
     email: EmailOrder | None
     recorded: bool  # record_transition completed
     message_key: str | None  # its result: the email's outbox key
+    # The appointment the step booked, moved to, cancelled, attended or missed.
+    appointment: Appointment | None = None
 
 
 class EmailInHistory(BaseModel):
@@ -94,6 +123,27 @@ class EmailInHistory(BaseModel):
     event_id: int
     message_key: str
     outcome: DeliveryResult | None  # None while it runs, or when the activity failed
+
+
+class BookingInHistory(BaseModel):
+    """One change the workflow asked of the appointment book (book_slot, cancel_booking),
+    and what the book answered."""
+
+    event_id: int
+    activity: str  # BOOK_SLOT or CANCEL_BOOKING
+    answered: bool  # the activity completed: its answer is in the history
+    booked: Appointment | None = None  # book_slot: the booking the book made
+    refusal: str | None = None  # book_slot: why the book refused; it wrote nothing
+    # The booking given back: cancel_booking's, or the one a reschedule replaces. From the
+    # order, so known while the activity still runs.
+    gives_back: int | None = None
+
+    @property
+    def gave_back(self) -> int | None:
+        """The booking the book did give back: a refused reschedule keeps the old one."""
+        if not self.answered or (self.activity == BOOK_SLOT and self.booked is None):
+            return None
+        return self.gives_back
 
 
 class Timeline(BaseModel):
@@ -109,6 +159,7 @@ class Timeline(BaseModel):
     entries: list[TimelineEntry]
     steps: list[StepInHistory]
     emails: list[EmailInHistory]
+    bookings: list[BookingInHistory] = []
 
 
 async def read_timeline(history: WorkflowHistory, converter: DataConverter) -> Timeline:
@@ -206,6 +257,7 @@ class _Reader:
         entries: list[TimelineEntry] = []
         steps: list[StepInHistory] = []
         emails: list[EmailInHistory] = []
+        bookings: list[BookingInHistory] = []
         started = history.events[0].workflow_execution_started_event_attributes
         final_status: RequestStatus | None = None
         closed = False
@@ -235,6 +287,7 @@ class _Reader:
                                 email=entry.email,
                                 recorded=activity.outcome == "completed",
                                 message_key=key,
+                                appointment=entry.appointment,
                             )
                         )
                         if key is not None and entry.email is not None:
@@ -248,6 +301,9 @@ class _Reader:
                         add(EntryKind.EMAIL, self._describe_email(key, activity))
                     elif activity.name in SCREENING_ACTIVITIES:
                         add(EntryKind.SCREENING, self._describe_screening(activity))
+                    elif activity.name in BOOKING_ACTIVITIES:
+                        bookings.append(_booking_in_history(event.event_id, activity))
+                        add(EntryKind.BOOKING, self._describe_booking(activity))
                     else:
                         add(EntryKind.PROBLEM, f"unknown activity {activity.name}: {_outcome(activity)}")
 
@@ -295,7 +351,7 @@ class _Reader:
                     final_status = await self._decode(
                         event.workflow_execution_completed_event_attributes.result, RequestStatus
                     )
-                    add(EntryKind.CLOSED, _describe_final(final_status))
+                    add(EntryKind.CLOSED, self._describe_final(final_status))
 
                 case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
                     closed = True
@@ -331,6 +387,7 @@ class _Reader:
             entries=entries,
             steps=steps,
             emails=emails,
+            bookings=bookings,
         )
 
     # -- the words ------------------------------------------------------------------------
@@ -361,7 +418,9 @@ class _Reader:
             text += f"; screening failed {', '.join(failed)}" if failed else passed
         elif step.rule:
             text += f", rule {step.rule}"
-        if entry.window_ends_at and step.to_state in WAITING_STATES:
+        if entry.appointment is not None:
+            text += f"; {APPOINTMENT_WORDS.get(step.action, 'appointment')} {self._appointment(entry.appointment)}"
+        if entry.window_ends_at and step.to_state in WINDOW_STATES:
             text += f"; window ends {self._local(entry.window_ends_at)}"
         if activity.outcome != "completed":
             return f"{text}; not recorded: {_outcome(activity)}"
@@ -379,12 +438,39 @@ class _Reader:
         attempts = f", attempt {activity.attempt}" if activity.attempt > 1 else ""
         return f"{what} {key}: {outcome}{attempts}"
 
+    def _describe_booking(self, activity: _Activity) -> str:
+        """What the workflow asked of the appointment book, and what the book answered."""
+        order: BookingOrder | CancellationOrder = activity.input
+        if isinstance(order, CancellationOrder):
+            if activity.outcome != "completed":
+                return f"{CANCEL_BOOKING} of booking {order.booking_id}: {_outcome(activity)}"
+            cancelled: Appointment = activity.result
+            back = f"{self._appointment(cancelled)} back to the book"
+            return f"{CANCEL_BOOKING}: booking {cancelled.booking_id} cancelled, {back}"
+        gives_back = f", giving back booking {order.replacing}" if order.replacing is not None else ""
+        if activity.outcome != "completed":
+            asked = f"{self._slot_time(order.day, order.time)} ({_seats(order.seats)}){gives_back}"
+            return f"{BOOK_SLOT} of {asked}: {_outcome(activity)}"
+        outcome: BookingOutcome = activity.result
+        if outcome.appointment is None:
+            asked = f"{self._slot_time(order.day, order.time)} ({_seats(order.seats)})"
+            kept = f"; booking {order.replacing} kept" if order.replacing is not None else ""
+            return f"{BOOK_SLOT}: refused {asked}: {outcome.refusal}{kept}"
+        booked = outcome.appointment
+        return f"{BOOK_SLOT}: booked {self._appointment(booked)} as booking {booked.booking_id}{gives_back}"
+
     async def _describe_action(self, name: str, payloads: Payloads) -> tuple[str | None, str]:
         """Who acted and what they sent, for an Update or a Signal."""
         model = ACTIONS.get(name)
         if model is None:
             return None, f"{name} (unknown to this desk)"
         action = await self._decode(payloads, model)
+        if isinstance(action, BookingChoice):
+            return "applicant", f"{name} by applicant: {self._slot_time(action.day, action.time)}"
+        if isinstance(action, Attendance):
+            note = f', note "{action.note}"' if action.note else ""
+            came = "attended" if action.attended else "missed"
+            return action.officer_id, f"{name} by {action.officer_id}: {came}{note}"
         fields = action.model_dump(mode="json", exclude_none=True)
         actor = fields.pop("supervisor_id", None) or fields.pop("officer_id", None) or "applicant"
         said = ", ".join(
@@ -396,7 +482,10 @@ class _Reader:
         """What a timer waits for, and its meaning in the post's business days."""
         if summary and (match := _WAIT_SUMMARY.match(summary)):
             due = datetime.fromisoformat(match["due"])
-            window = "review" if match["state"] == RequestState.PENDING_REVIEW else "answer"
+            window = next(
+                (name for state, name in WINDOW_OF_STATE.items() if state.value == match["state"]),
+                match["state"].lower(),
+            )
             if match["what"] == "reminder":
                 days = self._business_days(due, self.window.ends_at)
                 meaning = f"{days} business days before the {window} window ends" if days is not None else ""
@@ -420,7 +509,7 @@ class _Reader:
 
     def _follow_window(self, entry: TransitionEntry) -> None:
         step = entry.transition
-        if step.to_state in WAITING_STATES and step.from_state is not step.to_state:
+        if step.to_state in WINDOW_STATES and step.from_state is not step.to_state:
             self.window = _Window(opened_at=step.at, ends_at=entry.window_ends_at)
         elif step.action == "extend_window":
             self.window.ends_at, self.window.extended = entry.window_ends_at, True
@@ -457,6 +546,24 @@ class _Reader:
         calendar = self._calendar
         local = instant.astimezone(calendar.zone) if calendar else instant
         return f"{_day(local.date())} {local:%H:%M %Z}"
+
+    def _slot_time(self, day: date, at: time) -> str:
+        """A slot's day and time, the post's local ones: "Tue 24 Nov 2026 08:00 EAT"."""
+        calendar = self._calendar
+        zone = datetime.combine(day, at, tzinfo=calendar.zone).strftime(" %Z") if calendar else ""
+        return f"{_day(day)} {at:%H:%M}{zone}"
+
+    def _appointment(self, appointment: Appointment) -> str:
+        return (
+            f"{self._slot_time(appointment.day, appointment.time)} "
+            f"(slot {appointment.slot_id}, {_seats(appointment.seats)})"
+        )
+
+    def _describe_final(self, status: RequestStatus) -> str:
+        text = _describe_final(status)
+        if status.appointment is not None:
+            text += f", appointment {self._appointment(status.appointment)}"
+        return text
 
     def _local_day(self, instant: datetime) -> str:
         calendar = self._calendar
@@ -522,6 +629,28 @@ def _describe_final(status: RequestStatus) -> str:
     if status.ignored_signals:
         text += f"; {len(status.ignored_signals)} signal(s) ignored: " + "; ".join(status.ignored_signals)
     return text
+
+
+def _booking_in_history(event_id: int, activity: _Activity) -> BookingInHistory:
+    order: BookingOrder | CancellationOrder = activity.input
+    answered = activity.outcome == "completed"
+    if isinstance(order, CancellationOrder):
+        return BookingInHistory(
+            event_id=event_id, activity=activity.name, answered=answered, gives_back=order.booking_id
+        )
+    outcome: BookingOutcome | None = activity.result if answered else None
+    return BookingInHistory(
+        event_id=event_id,
+        activity=activity.name,
+        answered=answered,
+        booked=outcome.appointment if outcome else None,
+        refusal=outcome.refusal if outcome else None,
+        gives_back=order.replacing,
+    )
+
+
+def _seats(count: int) -> str:
+    return f"{count} seat{'s' if count != 1 else ''}"
 
 
 def _outcome(activity: _Activity) -> str:

@@ -6,22 +6,27 @@ Three checks, each finding named by the row it concerns:
 - the audit rows against the steps the history handed to record_transition: a row
   missing, edited, or added by hand;
 - the outbox against the emails the history queued and sent: an email the history does
-  not know, one missing, a delivery the history does not show.
-A step or email whose activity is still running is not yet owed by the app.
+  not know, one missing, a delivery the history does not show;
+- the appointment book's bookings against what the history's book_slot and cancel_booking
+  answered and its steps' appointments: a booking missing, in another slot, with other
+  seats or of another request; one the history cancelled still held, or one it holds
+  cancelled; a booking of the request the history does not know.
+A step, email or booking whose activity is still running is not yet owed by the app.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from reschedule_desk.audit.replay import ReplayOutcome
 from reschedule_desk.audit.timeline import Timeline
+from reschedule_desk.domain.appointments import Appointment
 from reschedule_desk.domain.lifecycle import Transition
-from reschedule_desk.domain.records import DeliveryResult
+from reschedule_desk.domain.records import BOOK_SLOT, DeliveryResult
 from reschedule_desk.storage import audit_chain
-from reschedule_desk.storage.tables import AuditEvent, OutboxMessage, OutboxStatus, RequestRow
+from reschedule_desk.storage.tables import AuditEvent, OutboxMessage, OutboxStatus, RequestRow, SlotBooking
 
 # What the outbox must say once the history has a send_email result.
 DELIVERED_AS = {
@@ -35,7 +40,7 @@ COMPARED = ("at", "actor", "action", "from_state", "to_state", "note", "rule")
 
 
 class Finding(BaseModel):
-    subject: str  # "audit step 2", "outbox <message key>", "history"
+    subject: str  # "audit step 2", "outbox <message key>", "booking 7", "history"
     problem: str
 
 
@@ -47,6 +52,7 @@ class Verification(BaseModel):
     audit_rows: int
     outbox_rows: int
     findings: list[Finding]
+    booking_rows: int = 0  # the request's bookings in the appointment book, held and cancelled
 
     @property
     def ok(self) -> bool:
@@ -66,6 +72,16 @@ def verify(
             select(OutboxMessage).where(OutboxMessage.request_id == request.request_id).order_by(OutboxMessage.step)
         )
     )
+    # The request's bookings, and any other the history says it made (to find one moved
+    # to another request).
+    made = booked_in_history(timeline) if timeline is not None else {}
+    bookings = list(
+        session.scalars(
+            select(SlotBooking)
+            .where(or_(SlotBooking.request_id == request.request_id, SlotBooking.id.in_(list(made))))
+            .order_by(SlotBooking.id)
+        )
+    )
     findings = chain_findings(rows, request.last_step)
     if replay is not None and not replay.deterministic:
         problem = f"does not replay against today's workflow code: {replay.error}"
@@ -74,6 +90,7 @@ def verify(
         findings.append(Finding(subject="history", problem=problem))
     if timeline is not None:
         findings += audit_findings(rows, timeline) + outbox_findings(outbox, timeline)
+        findings += booking_findings(bookings, timeline)
     return Verification(
         request_id=request.request_id,
         case_number=request.case_number,
@@ -81,6 +98,7 @@ def verify(
         replay=replay,
         audit_rows=len(rows),
         outbox_rows=len(outbox),
+        booking_rows=sum(1 for booking in bookings if booking.request_id == request.request_id),
         findings=findings,
     )
 
@@ -159,6 +177,70 @@ def outbox_findings(outbox: list[OutboxMessage], timeline: Timeline) -> list[Fin
         elif key not in deliveries and message.status is not OutboxStatus.QUEUED:
             findings.append(Finding(subject=subject, problem=f"{message.status} here; the history never sent it"))
     return findings
+
+
+def booked_in_history(timeline: Timeline) -> dict[int, Appointment]:
+    """Every booking the history says the request made, by its id: the book's own answers
+    first, then the appointments its steps carry."""
+    made: dict[int, Appointment] = {}
+    answered = [booking.booked for booking in timeline.bookings if booking.booked is not None]
+    for appointment in answered + [step.appointment for step in timeline.steps if step.appointment is not None]:
+        made.setdefault(appointment.booking_id, appointment)
+    return made
+
+
+def booking_findings(rows: list[SlotBooking], timeline: Timeline) -> list[Finding]:
+    """`rows`: the request's bookings, and any other of the ids the history booked."""
+    findings = []
+    made = booked_in_history(timeline)
+    cancelled = {booking.gave_back for booking in timeline.bookings if booking.gave_back is not None}
+    # What the book may have done already while its activity still runs: book (a booking
+    # the history cannot name yet), or give back the booking the order names.
+    booking_now = any(booking.activity == BOOK_SLOT and not booking.answered for booking in timeline.bookings)
+    giving_back = {booking.gives_back for booking in timeline.bookings if not booking.answered and booking.gives_back}
+    in_app = {row.id: row for row in rows}
+
+    def found(booking_id: int, problem: str) -> None:
+        findings.append(Finding(subject=f"booking {booking_id}", problem=problem))
+
+    for booking_id in sorted(made.keys() | in_app.keys()):
+        row, appointment = in_app.get(booking_id), made.get(booking_id)
+        if appointment is None:
+            if row.cancelled_at is None and booking_now:
+                continue
+            held = "held" if row.cancelled_at is None else "cancelled"
+            found(booking_id, f"{held} here, not in the history: added by hand?")
+            continue
+        if row is None:
+            found(booking_id, f"missing: the history booked it, {_appointment_text(appointment)}")
+            continue
+        for difference in _booking_differences(row, appointment, timeline.request_id):
+            found(booking_id, difference)
+        if booking_id in giving_back:
+            continue
+        if booking_id in cancelled and row.cancelled_at is None:
+            found(booking_id, "held here; the history cancelled it")
+        elif booking_id not in cancelled and row.cancelled_at is not None:
+            found(booking_id, f"cancelled here ({row.cancelled_at.isoformat()}); the history holds it")
+    return findings
+
+
+def _booking_differences(row: SlotBooking, booked: Appointment, request_id: str) -> list[str]:
+    differences = []
+    if row.request_id != request_id:
+        differences.append(f"is request {row.request_id}'s here; the history booked it for this request")
+    if row.slot_id != booked.slot_id:
+        differences.append(f"is in slot {row.slot_id} here; the history booked slot {booked.slot_id}")
+    elif (row.slot.post, row.slot.day, row.slot.time) != (booked.post, booked.day, booked.time):
+        here = f"{row.slot.post} {row.slot.day} {row.slot.time:%H:%M}"
+        differences.append(f"its slot is {here} here; the history booked {_appointment_text(booked)}")
+    if row.seats != booked.seats:
+        differences.append(f"holds {row.seats} seats here; the history booked {booked.seats}")
+    return differences
+
+
+def _appointment_text(appointment: Appointment) -> str:
+    return f"slot {appointment.slot_id}, {appointment.post} {appointment.day} {appointment.time:%H:%M}"
 
 
 def _differences(row: AuditEvent, decided: Transition) -> list[str]:

@@ -15,11 +15,15 @@ from pydantic import BaseModel
 
 from reschedule_desk.applicant_secrets import applicant_secrets
 from reschedule_desk.authorization import acting_account, authorize_action, post_of_request
+from reschedule_desk.cli.slots import parse_clock, parse_day
 from reschedule_desk.cli.users import sessions_of
 from reschedule_desk.desk import Desk
 from reschedule_desk.domain.decisions import (
     Approval,
     Assignment,
+    Attendance,
+    BookingCancellation,
+    BookingChoice,
     Claim,
     Denial,
     InfoProvided,
@@ -70,6 +74,18 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
         ("--business-days", {"required": True, "type": int}),
         ("--reason", {"required": True}),
     )
+    day = ("--day", {"required": True, "metavar": "YYYY-MM-DD", "help": "the post's local date"})
+    at_time = ("--time", {"required": True, "metavar": "HH:MM", "help": "the post's local time"})
+    action("book", "book an open appointment for every applicant of the request", day, at_time)
+    action("reschedule-booking", "move the booked appointment to another open one", day, at_time)
+    action("cancel-booking", "give the booked appointment back", ("--reason", {}))
+    action(
+        "record-attendance",
+        "an officer records whether the applicants came to their appointment",
+        officer,
+        ("--outcome", {"required": True, "choices": ["attended", "missed"]}),
+        ("--note", {}),
+    )
 
 
 def _decision(args: argparse.Namespace) -> tuple[str, BaseModel]:
@@ -89,6 +105,15 @@ def _decision(args: argparse.Namespace) -> tuple[str, BaseModel]:
             return "claim", Claim(officer_id=args.officer)
         case "assign":
             return "assign", Assignment(supervisor_id=args.supervisor, officer_id=args.officer)
+        case "book" | "reschedule-booking":
+            choice = BookingChoice(day=parse_day(args.day, "--day"), time=parse_clock(args.time, "--time"))
+            return args.verb.replace("-", "_"), choice
+        case "cancel-booking":
+            return "cancel_booking", BookingCancellation(reason=args.reason)
+        case "record-attendance":
+            return "record_attendance", Attendance(
+                officer_id=args.officer, attended=args.outcome == "attended", note=args.note
+            )
         case "extend-window":
             return "extend_window", WindowExtension(
                 supervisor_id=args.supervisor, business_days=args.business_days, reason=args.reason

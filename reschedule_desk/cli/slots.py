@@ -64,9 +64,9 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
     post = settings.posts.post(args.post)  # an unknown post is bad input, named
-    first_day = _day(args.first_day, "--from")
-    last_day = _day(args.last_day, "--to") if args.last_day else first_day
-    times = [_clock(text, "--times") for text in args.times.split(",")]
+    first_day = parse_day(args.first_day, "--from")
+    last_day = parse_day(args.last_day, "--to") if args.last_day else first_day
+    times = [parse_clock(text, "--times") for text in args.times.split(",")]
     # A range too long is refused by publish_slots; the calendar need not cover it.
     calendar = build_post_calendar(
         post, first_day, max(first_day, min(last_day, first_day + timedelta(days=appointment_book.MAX_DAYS)))
@@ -93,8 +93,8 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     post = settings.posts.post(args.post)
-    first_day = _day(args.first_day, "--from") if args.first_day else datetime.now(post.zone).date()
-    last_day = _day(args.last_day, "--to") if args.last_day else None
+    first_day = parse_day(args.first_day, "--from") if args.first_day else datetime.now(post.zone).date()
+    last_day = parse_day(args.last_day, "--to") if args.last_day else None
     with sessions_of(settings)() as session:
         rows = appointment_book.slots(session, post, first_day, last_day)
     if not rows:
@@ -107,8 +107,8 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _close(args: argparse.Namespace, settings: Settings) -> int:
     post = settings.posts.post(args.post)
-    day = _day(args.day, "--day")
-    at_time = _clock(args.time, "--time")
+    day = parse_day(args.day, "--day")
+    at_time = parse_clock(args.time, "--time")
     try:
         with sessions_of(settings).begin() as session:
             _manager_of(session, args.by, post)
@@ -150,14 +150,14 @@ def _state(slot: InterviewSlot) -> str:
     return "full" if slot.seats_left <= 0 else "open"
 
 
-def _day(text: str, option: str) -> date:
+def parse_day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{option}: {text!r} is not a day: give YYYY-MM-DD") from None
 
 
-def _clock(text: str, option: str) -> time:
+def parse_clock(text: str, option: str) -> time:
     match = _CLOCK.match(text.strip())
     try:
         if match is None:

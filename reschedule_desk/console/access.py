@@ -24,9 +24,12 @@ class Permission(StrEnum):
     EXTEND_WINDOW = "extend_window"
     MANAGE_ACCOUNTS = "manage_accounts"
     MANAGE_SLOTS = "manage_slots"  # publish and close the interview slots of the post's appointment book
+    RECORD_ATTENDANCE = "record_attendance"  # whether the applicants came to their booked interview
 
 
-_OFFICER = frozenset({Permission.VIEW_QUEUE, Permission.VIEW_REQUEST, Permission.DECIDE, Permission.CLAIM})
+_OFFICER = frozenset(
+    {Permission.VIEW_QUEUE, Permission.VIEW_REQUEST, Permission.DECIDE, Permission.CLAIM, Permission.RECORD_ATTENDANCE}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OFFICER: _OFFICER,
@@ -43,7 +46,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 POST_BOUND_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR})
 
 # Permissions that change a request: an auditor holds none of them, whatever changes.
-ACTING_PERMISSIONS = frozenset({Permission.DECIDE, Permission.CLAIM, Permission.ASSIGN, Permission.EXTEND_WINDOW})
+ACTING_PERMISSIONS = frozenset(
+    {Permission.DECIDE, Permission.CLAIM, Permission.ASSIGN, Permission.EXTEND_WINDOW, Permission.RECORD_ATTENDANCE}
+)
 
 # The workflow Update each console action sends, and the permission it needs.
 ACTION_PERMISSIONS: dict[str, Permission] = {
@@ -53,6 +58,7 @@ ACTION_PERMISSIONS: dict[str, Permission] = {
     "claim": Permission.CLAIM,
     "assign": Permission.ASSIGN,
     "extend_window": Permission.EXTEND_WINDOW,
+    "record_attendance": Permission.RECORD_ATTENDANCE,
 }
 
 # The console's pages and the permission each needs.
@@ -138,4 +144,5 @@ def _wording(permission: Permission) -> str:
         Permission.EXTEND_WINDOW: "extend a window",
         Permission.MANAGE_ACCOUNTS: "manage accounts",
         Permission.MANAGE_SLOTS: "publish or close a post's interview slots",
+        Permission.RECORD_ATTENDANCE: "record attendance at interviews",
     }[permission]

@@ -9,7 +9,7 @@ workflow's validator refuses, the page says why and nothing has changed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -53,7 +53,15 @@ from reschedule_desk.console.security import (
     SignInThrottle,
 )
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk
-from reschedule_desk.domain.decisions import Approval, Assignment, Claim, Denial, InfoRequest, WindowExtension
+from reschedule_desk.domain.decisions import (
+    Approval,
+    Assignment,
+    Attendance,
+    Claim,
+    Denial,
+    InfoRequest,
+    WindowExtension,
+)
 from reschedule_desk.domain.lifecycle import WAITING_STATES, RequestState
 from reschedule_desk.domain.posts import Post, PostsConfig, UnknownPost
 from reschedule_desk.settings import TEMPLATES_DIR, Settings
@@ -255,8 +263,15 @@ def _nav(principal: Principal, path: str, posts: PostsConfig) -> list[tuple[str,
         ("Accounts", "/accounts", Permission.MANAGE_ACCOUNTS),
     ]
     nav = [(label, href, path == href) for label, href, permission in pages if can(principal, permission)]
-    # The appointment book of each post whose requests the account sees.
-    books = [(f"Slots · {code}", f"/posts/{code}/slots") for code in visible_posts(principal, posts.posts)]
+    # The appointment book of each post whose requests the account sees, and its day's appointments.
+    books = [
+        link
+        for code in visible_posts(principal, posts.posts)
+        for link in (
+            (f"Slots · {code}", f"/posts/{code}/slots"),
+            (f"Appointments · {code}", f"/posts/{code}/appointments"),
+        )
+    ]
     return nav + [(label, href, path == href) for label, href in books]
 
 
@@ -867,6 +882,119 @@ def close_slot(
         shown = {}
     query = {**shown, "closed": on.isoformat(), "at": f"{at_time:%H:%M}"}
     return RedirectResponse(f"/posts/{book.code}/slots?{urlencode(query)}", status_code=303)
+
+
+# -- the day's appointments ----------------------------------------------------------------
+
+
+def _appointment_day(request: Request, post: Post, day_text: str | None) -> date:
+    """The day the list shows: `day_text` (YYYY-MM-DD), by default today at the post;
+    ValueError, saying why, for a day it cannot show."""
+    today = _console(request).clock().astimezone(post.zone).date()
+    day = _form_date(day_text, "the day") if day_text and day_text.strip() else today
+    _within_reach(day, today)
+    return day
+
+
+def _appointments_page(
+    request: Request, principal: Principal, post: Post, day: date, status_code: int = 200,
+    notice_of: Callable[[views.AppointmentDayPage], str | None] = lambda page: None, **context,
+) -> HTMLResponse:
+    console = _console(request)
+    calendar = console.calendars.covering(post.code, day - timedelta(days=31), day + timedelta(days=31))
+    with console.sessions() as db:
+        page = views.appointment_day_page(
+            post,
+            calendar,
+            appointment_book.slots(db, post, day, day),
+            appointment_book.held_bookings_on(db, post, day),
+            day,
+            console.clock(),
+        )
+    return _render(
+        request,
+        "appointments.html.j2",
+        status_code=status_code,
+        page=page,
+        # Recording attendance: Permission.RECORD_ATTENDANCE at the post (its officers and supervisors).
+        can_record=can(principal, Permission.RECORD_ATTENDANCE, post.code),
+        notice=notice_of(page),
+        **context,
+    )
+
+
+@router.get("/posts/{post}/appointments")
+def appointments_page(
+    request: Request,
+    principal: SignedIn,
+    post: str,
+    day: Annotated[str | None, Query(max_length=40)] = None,
+    recorded: Annotated[str | None, Query(max_length=40)] = None,
+    outcome: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The post's appointments of one day: each slot and the bookings it holds, and for
+    those who take attendance, a form per booking to record whether the applicants came."""
+    book = _book_post(request, post)
+    require(principal, Permission.VIEW_REQUEST, book.code)
+    try:
+        shown = _appointment_day(request, book, day)
+    except ValueError as bad:
+        return _error_page(request, 400, f"The list cannot show that: {bad}.")
+
+    def notice_of(page: views.AppointmentDayPage) -> str | None:
+        # After a redirect from recording: only for a case the list shows.
+        return views.attendance_notice(page, recorded, outcome or "") if recorded else None
+
+    return _appointments_page(request, principal, book, shown, notice_of=notice_of)
+
+
+# The attendance form's two buttons, and what each records.
+ATTENDED = {"attended": True, "missed": False}
+
+
+@router.post("/posts/{post}/appointments/attendance", dependencies=CHECKED_FORM)
+async def record_attendance(
+    request: Request,
+    principal: SignedIn,
+    post: str,
+    case_number: ShortField = "",
+    outcome: ShortField = "",
+    note: Text = "",
+    day: ShortField = "",
+) -> Response:
+    """Record, for the signed-in officer or supervisor of the post, whether the applicants
+    of a booked case came to their appointment; the workflow refuses before the day."""
+    book = _book_post(request, post)
+    try:
+        shown = _appointment_day(request, book, day)
+    except ValueError:
+        shown = _appointment_day(request, book, None)
+
+    def again(status_code: int, error: str) -> Awaitable[HTMLResponse]:
+        return run_in_threadpool(_appointments_page, request, principal, book, shown, status_code, error=error)
+
+    def authorize() -> None:
+        with _console(request).sessions() as db:
+            authorize_action(db, principal, post_of_request(db, case_number), "record_attendance")
+
+    try:
+        if not case_number.strip():
+            raise ValueError("name the case whose attendance is recorded")
+        await run_in_threadpool(authorize)
+        if outcome not in ATTENDED:
+            raise ValueError("choose attended or missed")
+        attendance = Attendance(officer_id=principal.name, attended=ATTENDED[outcome], note=note.strip() or None)
+        await _desk(request).act(case_number, "record_attendance", attendance)
+    except (ValidationError, ValueError) as invalid:
+        message = _problems(invalid.errors()) if isinstance(invalid, ValidationError) else str(invalid)
+        return await again(422, f"Nothing was recorded: {message}.")
+    except ActionRefused as refusal:
+        # The workflow's own reason, e.g. the appointment's day has not come yet.
+        return await again(409, f"Nothing was recorded: {refusal}.")
+    except CaseNotFound as missing:
+        raise PageNotFound(str(missing)) from None
+    query = {"day": shown.isoformat(), "recorded": case_number.strip().upper(), "outcome": outcome}
+    return RedirectResponse(f"/posts/{book.code}/appointments?{urlencode(query)}", status_code=303)
 
 
 # -- the supervisor overview --------------------------------------------------------------

@@ -28,6 +28,7 @@ from reschedule_desk.storage.tables import (
     OutboxMessage,
     OutboxStatus,
     RequestRow,
+    SlotBooking,
 )
 
 LOCAL_TIME = "%a %-d %b %Y, %H:%M %Z"
@@ -585,3 +586,96 @@ def _slot_view(slot: InterviewSlot, post: Post) -> SlotView:
     return SlotView(
         time=slot.time.strftime("%H:%M"), booked=slot.seats_booked, capacity=slot.capacity, state=state, closed=closed
     )
+
+
+# -- the day's appointments -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayBookingView:
+    case_number: str
+    applicants: list[str]  # full names, in the request's order
+    seats: int  # one per applicant
+    status: RequestState
+    # Booked and its day has come at the post: the workflow takes attendance from then on.
+    recordable: bool
+
+    @property
+    def status_words(self) -> str:
+        return _words(self.status)
+
+
+@dataclass(frozen=True)
+class DaySlotView:
+    slot: SlotView
+    bookings: list[DayBookingView]
+
+
+@dataclass(frozen=True)
+class AppointmentDayPage:
+    post: Post
+    day: date
+    label: str  # "Tue 24 Nov 2026"
+    today: date  # at the post
+    not_working: str | None  # why it is not a business day: the holiday's name, "a weekend"
+    previous_day: date  # the post's business days either side
+    next_day: date
+    slots: list[DaySlotView]
+
+    @property
+    def before_the_day(self) -> bool:
+        """Attendance is taken on the appointment's day or after, never before."""
+        return self.day > self.today
+
+    @property
+    def applicants(self) -> int:
+        return sum(booking.seats for slot in self.slots for booking in slot.bookings)
+
+    def booking(self, case_number: str) -> DayBookingView | None:
+        return next(
+            (booking for slot in self.slots for booking in slot.bookings if booking.case_number == case_number), None
+        )
+
+
+def appointment_day_page(
+    post: Post,
+    calendar: PostCalendar,
+    slots: list[InterviewSlot],
+    held: list[tuple[SlotBooking, RequestRow]],
+    day: date,
+    now: datetime,
+) -> AppointmentDayPage:
+    """`slots`: the post's slots of `day`, in the order of the day; `held`: the bookings
+    they hold, with their requests (appointment_book.held_bookings_on); `calendar` covers
+    the business days either side of `day`."""
+    today = calendar.local_date(now)
+    by_slot: dict[int, list[DayBookingView]] = {}
+    for booking, request in held:
+        by_slot.setdefault(booking.slot_id, []).append(
+            DayBookingView(
+                case_number=request.case_number,
+                applicants=[applicant.full_name for applicant in request.applicants],
+                seats=booking.seats,
+                status=request.status,
+                recordable=request.status is RequestState.BOOKED and day <= today,
+            )
+        )
+    _, skipped = calendar.business_days_between(day, day)
+    return AppointmentDayPage(
+        post=post,
+        day=day,
+        label=day.strftime(LOCAL_DATE),
+        today=today,
+        not_working=skipped.get(day),
+        previous_day=calendar.business_days_before(day, 1),
+        next_day=calendar.business_days_after(day, 1),
+        slots=[DaySlotView(_slot_view(slot, post), by_slot.get(slot.id, [])) for slot in slots],
+    )
+
+
+def attendance_notice(page: AppointmentDayPage, case_number: str, outcome: str) -> str | None:
+    """What the page says after recording, for a case it lists: None for anything else."""
+    booking = page.booking(case_number)
+    if booking is None or outcome not in ("attended", "missed"):
+        return None
+    return f"Recorded: the applicants of case {booking.case_number} {outcome} their appointment."

@@ -3,16 +3,43 @@
 The posts' pages: "the closing time for appointments is 48 hours" (Nairobi), "11:00 a.m.
 the previous working day before the interview date" (Phnom Penh); "cancel or reschedule
 your appointment at least three working days prior to your appointment date. Otherwise,
-you will need to wait until the appointment date has passed". Pure: used by the approval
-email and the console.
+you will need to wait until the appointment date has passed". Pure: used by the workflow's
+booking validators, the emails, the applicant's pages and the console.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import UTC, date, datetime, time, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from reschedule_desk.domain.calendar import PostCalendar
 from reschedule_desk.domain.posts import HoursBeforeClosing, Post
+
+# How far ahead an applicant is offered appointments: the book's open slots from today to
+# then. The booking window limits when to book, not the appointment's day.
+BOOKING_HORIZON = timedelta(days=120)
+
+
+class Appointment(BaseModel):
+    """A request's booked interview, as the appointment book holds it: one slot of the
+    post, with a seat for each applicant of the request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    booking_id: int = Field(description="The booking's row in the appointment book.")
+    slot_id: int
+    post: str
+    day: dt.date = Field(description="The post's local date.")
+    time: dt.time = Field(description="The post's local time.")
+    seats: int = Field(description="One for each applicant of the request.")
+    booked_at: datetime
+
+    def starts_at(self, post: Post) -> datetime:
+        """The interview's start, aware, in the post's time zone."""
+        return datetime.combine(self.day, self.time, tzinfo=post.zone)
+
 
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
@@ -47,6 +74,12 @@ def may_change_on(post: Post, calendar: PostCalendar, appointment_at: datetime, 
     """Whether the applicant may cancel or reschedule the appointment on `day` (post's date)."""
     appointment_day = _at_post(post, appointment_at).date()
     return day <= last_change_on(post, calendar, appointment_at) or day > appointment_day
+
+
+def still_bookable(post: Post, calendar: PostCalendar, day: date, at_time: time, now: datetime) -> bool:
+    """Whether the post's slot at `day` and `at_time` (its local date and time) may still
+    be booked at `now`: its closing time has not come."""
+    return now < booking_closes_at(post, calendar, datetime.combine(day, at_time))
 
 
 def closing_rule_text(post: Post) -> str:

@@ -7,6 +7,7 @@ anonymous decision.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
@@ -75,6 +76,29 @@ class WindowExtension(_Action):
     reason: Note
 
 
+class BookingChoice(_Action):
+    """The slot the applicant picks, for every applicant of the request at once: a day and
+    a time of the post's appointment book, in the post's local time. `book` makes the
+    first booking; `reschedule_booking` moves a held one there."""
+
+    day: dt.date
+    time: dt.time
+
+
+class BookingCancellation(_Action):
+    """The applicant gives the booked appointment back; the seats return to the book."""
+
+    reason: Note | None = None
+
+
+class Attendance(_Action):
+    """An officer records, on or after the appointment's day, whether the applicants came."""
+
+    officer_id: OfficerId
+    attended: bool
+    note: Note | None = None
+
+
 # The names the workflow's Updates and Signals carry, and the model each one takes.
 ACTIONS: dict[str, type[_Action]] = {
     "approve": Approval,
@@ -85,6 +109,10 @@ ACTIONS: dict[str, type[_Action]] = {
     "claim": Claim,
     "assign": Assignment,
     "extend_window": WindowExtension,
+    "book": BookingChoice,
+    "reschedule_booking": BookingChoice,
+    "cancel_booking": BookingCancellation,
+    "record_attendance": Attendance,
 }
 
 
@@ -145,3 +173,11 @@ class WindowExtensionBody(_StaffBody):
 
     def decision(self, actor: str) -> WindowExtension:
         return WindowExtension(supervisor_id=actor, business_days=self.business_days, reason=self.reason)
+
+
+class AttendanceBody(_StaffBody):
+    attended: bool = Field(description="true: the applicants came to the interview; false: they missed it.")
+    note: Note | None = None
+
+    def decision(self, actor: str) -> Attendance:
+        return Attendance(officer_id=actor, attended=self.attended, note=self.note)

@@ -70,10 +70,14 @@ class Windows(_Config):
     answer_business_days: int = Field(gt=0, le=120)
     reminder_lead_business_days: int = Field(ge=1, le=30)
     approval_release_business_days: int = Field(ge=0, le=30)
+    # The pages say only to "return to the website and schedule a new appointment"; how
+    # long the approval holds is the post's choice. Histories recorded before booking
+    # existed have no such field: they never reach it.
+    booking_business_days: int = Field(default=20, gt=0, le=120)
 
     @model_validator(mode="after")
     def _reminder_inside_windows(self) -> Windows:
-        shortest = min(self.review_business_days, self.answer_business_days)
+        shortest = min(self.review_business_days, self.answer_business_days, self.booking_business_days)
         if self.reminder_lead_business_days >= shortest:
             raise ValueError(
                 f"reminder_lead_business_days ({self.reminder_lead_business_days}) must be shorter "

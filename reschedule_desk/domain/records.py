@@ -5,10 +5,12 @@ Kept pure so the workflow can build them inside the sandbox.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
+from reschedule_desk.domain.appointments import Appointment
 from reschedule_desk.domain.calendar import PostCalendar
 from reschedule_desk.domain.case_file import BulletinRow, CaseFile
 from reschedule_desk.domain.lifecycle import RuleOutcome, Transition
@@ -27,6 +29,10 @@ class EmailKind(StrEnum):
     DENIED = "denied"
     EXPIRED = "expired"
     WITHDRAWN = "withdrawn"
+    BOOKING_REMINDER = "booking_reminder"  # the booking window ends soon
+    BOOKED = "booked"  # the confirmation, with an .ics invitation; again after a reschedule
+    BOOKING_CANCELLED = "booking_cancelled"
+    MISSED = "missed"  # the applicant may submit a new request
 
 
 class Recipient(StrEnum):
@@ -86,6 +92,37 @@ class TransitionEntry(_Payload):
     assigned_to: str | None = None
     rules: list[RuleOutcome] = Field(default_factory=list, description="Screening outcomes, first step only.")
     email: EmailOrder | None = None
+    appointment: Appointment | None = Field(
+        default=None,
+        description="The appointment the step is about: the one booked (or moved to), cancelled, attended or missed.",
+    )
+
+
+class BookingOrder(_Payload):
+    """Book the request's applicants into the post's slot at `day` and `time`; with
+    `replacing`, give that booking back in the same transaction (a reschedule)."""
+
+    request_id: str
+    case_number: str
+    post: str
+    day: dt.date
+    time: dt.time
+    seats: int
+    at: datetime
+    replacing: int | None = Field(default=None, description="The booking id a reschedule gives back.")
+
+
+class BookingOutcome(_Payload):
+    """What the appointment book decided: the appointment, or why not (nothing written)."""
+
+    appointment: Appointment | None = None
+    refusal: str | None = None
+
+
+class CancellationOrder(_Payload):
+    request_id: str
+    booking_id: int
+    at: datetime
 
 
 class RecordedTransition(_Payload):
@@ -104,6 +141,8 @@ READ_CASE_FILE = "read_case_file"
 GATHER_SCREENING_FACTS = "gather_screening_facts"  # requests submitted before READ_CASE_FILE
 RECORD_TRANSITION = "record_transition"
 SEND_EMAIL = "send_email"
+BOOK_SLOT = "book_slot"
+CANCEL_BOOKING = "cancel_booking"
 
 # What each activity takes and returns, for the tools that read them back from a history:
 # the audit timeline and the benchmark.
@@ -112,10 +151,14 @@ ACTIVITY_INPUT: dict[str, type] = {
     GATHER_SCREENING_FACTS: ScreeningQuery,
     RECORD_TRANSITION: TransitionEntry,
     SEND_EMAIL: str,
+    BOOK_SLOT: BookingOrder,
+    CANCEL_BOOKING: CancellationOrder,
 }
 ACTIVITY_RESULT: dict[str, type] = {
     READ_CASE_FILE: CaseFileFacts,
     GATHER_SCREENING_FACTS: ScreeningFacts,
     RECORD_TRANSITION: RecordedTransition,
     SEND_EMAIL: DeliveryResult,
+    BOOK_SLOT: BookingOutcome,
+    CANCEL_BOOKING: Appointment,
 }

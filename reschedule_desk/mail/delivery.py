@@ -35,6 +35,7 @@ from reschedule_desk.settings import Settings
 # inquiry form. build_message takes another one.
 DEFAULT_SENDER = "IV Reschedule Desk <no-reply@reschedule-desk.example.gov>"
 SMTP_TIMEOUT_SECONDS = 30.0
+INVITATION_FILENAME = "appointment.ics"
 
 # Letters, digits, "-", "_" and inner dots: fits a file name and a Message-ID as it is.
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
@@ -50,6 +51,8 @@ class QueuedEmail(Protocol):
     text_body: str
     html_body: str | None
     created_at: datetime
+    # invitation: str | None, the appointment's .ics (mail/invitation.py). Read with getattr:
+    # rows and stand-ins of emails that carry none may not have it.
 
 
 def key_token(message_key: str) -> str:
@@ -70,7 +73,8 @@ def message_id_for(message_key: str, sender: Address) -> str:
 def build_message(
     queued: QueuedEmail, sender: Address | str = DEFAULT_SENDER, applicant_secret: str | None = None
 ) -> EmailMessage:
-    """multipart/alternative (text, then HTML), or text alone when there is no HTML part.
+    """multipart/alternative (text, then HTML), or text alone when there is no HTML part;
+    inside multipart/mixed with the appointment.ics when the email carries an invitation.
     Everything comes from the queued email, Date included (when it was queued), so every
     retry builds the very same message with the same Message-ID. `applicant_secret`
     takes the place of the marker the outbox holds (reschedule_desk/applicant_secrets.py)."""
@@ -91,7 +95,25 @@ def build_message(
     message.set_content(as_sent(queued.text_body))
     if queued.html_body:
         message.add_alternative(as_sent(queued.html_body), subtype="html")
+    invitation = getattr(queued, "invitation", None)
+    if invitation:
+        # As bytes (base64): the CRLF line ends RFC 5545 asks for arrive as written.
+        message.add_attachment(
+            invitation.encode("utf-8"),
+            maintype="text",
+            subtype="calendar",
+            filename=INVITATION_FILENAME,
+            params={"method": _calendar_method(invitation), "charset": "utf-8"},
+        )
     return message
+
+
+def _calendar_method(calendar: str) -> str:
+    """The calendar's METHOD (PUBLISH or CANCEL), which its Content-Type repeats (RFC 6047)."""
+    for line in calendar.splitlines():
+        if line.startswith("METHOD:"):
+            return line.removeprefix("METHOD:").strip()
+    return "PUBLISH"
 
 
 def _as_utc(moment: datetime) -> datetime:

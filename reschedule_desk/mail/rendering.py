@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from reschedule_desk.applicant_secrets import MARKER as APPLICANT_SECRET_MARKER
-from reschedule_desk.domain.appointments import change_rule_text, closing_rule_text
+from reschedule_desk.domain.appointments import Appointment, change_rule_text, closing_rule_text
 from reschedule_desk.domain.lifecycle import RequestState, RuleOutcome
 from reschedule_desk.domain.posts import Post
 from reschedule_desk.domain.records import EmailKind, Recipient
@@ -39,12 +39,28 @@ class WaitingWindow(StrEnum):
 
     REVIEW = "review"  # the post decides: reminders go to the IV unit
     ANSWER = "answer"  # the applicant answers an information request
+    BOOKING = "booking"  # the applicant books the appointment after the approval
 
     @classmethod
     def of_state(cls, state: RequestState) -> WaitingWindow | None:
         """The window a request waits in while in `state` (the state it expired from)."""
-        waits = {RequestState.PENDING_REVIEW: cls.REVIEW, RequestState.INFO_REQUESTED: cls.ANSWER}
+        waits = {
+            RequestState.PENDING_REVIEW: cls.REVIEW,
+            RequestState.INFO_REQUESTED: cls.ANSWER,
+            RequestState.AWAITING_BOOKING: cls.BOOKING,
+        }
         return waits.get(state)
+
+
+# The emails about an appointment, and those that send the applicant to the desk's pages
+# to book, change or print it.
+NEEDS_APPOINTMENT = frozenset({EmailKind.BOOKED, EmailKind.BOOKING_CANCELLED, EmailKind.MISSED})
+NEEDS_APPLICANT_PAGES = frozenset(
+    {EmailKind.APPROVED, EmailKind.BOOKING_REMINDER, EmailKind.BOOKED, EmailKind.BOOKING_CANCELLED}
+)
+NEEDS_WINDOW_END = frozenset(
+    {EmailKind.INFO_REQUESTED, EmailKind.REMINDER, EmailKind.BOOKING_REMINDER, EmailKind.BOOKING_CANCELLED}
+)
 
 
 class EmailContext(BaseModel):
@@ -67,7 +83,9 @@ class EmailContext(BaseModel):
     )
     failed_rules: list[RuleOutcome] = Field(default_factory=list)
     window_ends_at: AwareDatetime | None = Field(
-        default=None, description="End of the window the email is about (answer or review)."
+        default=None,
+        description="End of the window the email is about (answer, review or booking; "
+        "booking_cancelled: the booking window opened again).",
     )
     window: WaitingWindow | None = Field(
         default=None,
@@ -82,6 +100,14 @@ class EmailContext(BaseModel):
         description="acknowledgement: business days before any approval email; "
         "the post's approval_release_business_days when not given.",
     )
+    appointment: Appointment | None = Field(
+        default=None, description="booked, booking_cancelled, missed: the appointment the email is about."
+    )
+    applicant_pages_url: str | None = Field(
+        default=None,
+        description="The desk's pages for the applicant (Settings.public_url + /applicant), "
+        "where they book, change and print the appointment.",
+    )
 
     @model_validator(mode="after")
     def _what_each_kind_needs(self) -> EmailContext:
@@ -94,8 +120,14 @@ class EmailContext(BaseModel):
             raise ValueError("an ineligible email needs at least one failed rule")
         if kind in (EmailKind.DENIED, EmailKind.INFO_REQUESTED) and not self.note:
             raise ValueError(f"a {kind.value} email needs the officer's note")
-        if kind in (EmailKind.INFO_REQUESTED, EmailKind.REMINDER) and self.window_ends_at is None:
+        if kind in NEEDS_WINDOW_END and self.window_ends_at is None:
             raise ValueError(f"a {kind.value} email needs window_ends_at")
+        if kind in NEEDS_APPOINTMENT and self.appointment is None:
+            raise ValueError(f"a {kind.value} email needs the appointment")
+        if self.appointment is not None and self.appointment.post != self.post.code:
+            raise ValueError(f"the appointment is at post {self.appointment.post!r}, not {self.post.code!r}")
+        if kind in NEEDS_APPLICANT_PAGES and not self.applicant_pages_url:
+            raise ValueError(f"a {kind.value} email needs applicant_pages_url")
         if kind is EmailKind.REMINDER and self.window not in (None, self.reminded_window):
             raise ValueError(
                 f"a reminder to the {self.recipient.value} is about the "
@@ -110,6 +142,7 @@ class EmailContext(BaseModel):
 
     def template_variables(self) -> dict[str, Any]:
         window = self.reminded_window if self.kind is EmailKind.REMINDER else self.window
+        pages = self.applicant_pages_url.rstrip("/") if self.applicant_pages_url else None
         business_days = self.business_days
         if business_days is None:
             business_days = self.post.windows.approval_release_business_days
@@ -127,6 +160,10 @@ class EmailContext(BaseModel):
             "business_days": business_days,
             "visa_class": self.visa_class,
             "visa_bulletin_caution": self.visa_class in PREFERENCE_CATEGORIES,
+            "appointment": self.appointment,
+            "appointment_at": self.appointment.starts_at(self.post) if self.appointment else None,
+            "applicant_pages_url": pages,
+            "confirmation_url": f"{pages}/confirmation" if pages else None,
             # The secret itself is written in only as the email leaves (applicant_secrets.py).
             "applicant_secret": APPLICANT_SECRET_MARKER,
         }

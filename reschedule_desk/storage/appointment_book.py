@@ -11,8 +11,9 @@ constraint refuses a count past capacity and a partial unique index a second hel
 booking of one request, whatever the code above does.
 
 Whether a slot may still be booked or changed at this hour (the post's closing time, the
-cancel notice) is not the book's concern: domain/appointments.py says, and the caller asks
-it before booking or cancelling.
+cancel notice) is domain/appointments.py's to say: `bookable_slots` asks it to offer only
+slots still open to booking, and the workflow asks it, at its own clock, before it books
+or cancels; `book` and `cancel` themselves never look at the hour.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from reschedule_desk.domain.appointments import still_bookable
 from reschedule_desk.domain.calendar import PostCalendar
 from reschedule_desk.domain.posts import Post
-from reschedule_desk.storage.tables import InterviewSlot, RequestRow, SlotBooking
+from reschedule_desk.storage.tables import CaseFileRow, InterviewSlot, RequestRow, SlotBooking
 
 MAX_CAPACITY = 50  # applicants in one slot
 MAX_DAYS = 366  # days one publishing may span
@@ -253,6 +255,19 @@ def open_slots(
     )
 
 
+def bookable_slots(
+    session: Session, post: Post, calendar: PostCalendar, seats: int, now: datetime, last_day: date
+) -> list[InterviewSlot]:
+    """The open slots with `seats` seats left that may still be booked at `now` (the
+    post's closing time has not come), up to `last_day`: what an applicant is offered."""
+    today = now.astimezone(post.zone).date()
+    return [
+        slot
+        for slot in open_slots(session, post, today, last_day, seats)
+        if still_bookable(post, calendar, slot.day, slot.time, now)
+    ]
+
+
 def held_booking(session: Session, request_id: str) -> SlotBooking | None:
     """The booking the request holds now, or None."""
     return session.scalar(
@@ -262,12 +277,50 @@ def held_booking(session: Session, request_id: str) -> SlotBooking | None:
     )
 
 
+def booking_of_same_petitioner(session: Session, post: str, case_number: str, request_id: str) -> SlotBooking | None:
+    """A booking held by another request whose case has the same petitioner at the post
+    (the case file's petitioner, as screening reads it): one petitioner's cases share one
+    appointment. The earliest such booking, or None."""
+    petitioner = (
+        select(CaseFileRow.petitioner_id)
+        .where(CaseFileRow.case_number == case_number, CaseFileRow.post == post)
+        .scalar_subquery()
+    )
+    return session.scalar(
+        select(SlotBooking)
+        .join(CaseFileRow, CaseFileRow.case_number == SlotBooking.case_number)
+        .where(
+            CaseFileRow.post == post,
+            CaseFileRow.petitioner_id == petitioner,
+            SlotBooking.cancelled_at.is_(None),
+            SlotBooking.request_id != request_id,
+        )
+        .order_by(SlotBooking.booked_at, SlotBooking.id)
+        .limit(1)
+    )
+
+
 def bookings(session: Session, slot_id: int, *, held_only: bool = True) -> list[SlotBooking]:
     """The slot's bookings (the held ones unless `held_only` is false), oldest first."""
     query = select(SlotBooking).where(SlotBooking.slot_id == slot_id)
     if held_only:
         query = query.where(SlotBooking.cancelled_at.is_(None))
     return list(session.scalars(query.order_by(SlotBooking.booked_at, SlotBooking.id)))
+
+
+def held_bookings_on(session: Session, post: Post | str, day: date) -> list[tuple[SlotBooking, RequestRow]]:
+    """The bookings held in the post's slots of `day` (its local date), each with its
+    request and the request's applicants: the console's list of the day, in the order of
+    the day, then of booking."""
+    rows = session.execute(
+        select(SlotBooking, RequestRow)
+        .join(InterviewSlot, InterviewSlot.id == SlotBooking.slot_id)
+        .join(RequestRow, RequestRow.request_id == SlotBooking.request_id)
+        .where(InterviewSlot.post == _code(post), InterviewSlot.day == day, SlotBooking.cancelled_at.is_(None))
+        .order_by(InterviewSlot.time, SlotBooking.booked_at, SlotBooking.id)
+        .options(selectinload(RequestRow.applicants))
+    )
+    return [(booking, request) for booking, request in rows]
 
 
 # -- booking and cancelling --------------------------------------------------------------------

@@ -51,6 +51,7 @@ class OutboxDraft(BaseModel):
     subject: str
     text_body: str
     html_body: str | None = None
+    invitation: str | None = None  # the appointment's .ics, attached to the email
     not_before: AwareDatetime | None = None
 
 
@@ -156,6 +157,7 @@ def record_transition(session: Session, entry: TransitionEntry, message: OutboxD
             subject=message.subject,
             text_body=message.text_body,
             html_body=message.html_body,
+            invitation=message.invitation,
             not_before=message.not_before,
             status=OutboxStatus.QUEUED,
             attempts=0,

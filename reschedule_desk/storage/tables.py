@@ -244,6 +244,8 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(500))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
+    # The booked appointment's .ics (RFC 5545 text), attached as the email leaves.
+    invitation: Mapped[str | None] = mapped_column(Text)
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), index=True, default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -205,6 +205,80 @@ CASE_FILE_SCREENING = [
     ("step", "system", "step 1: screen by system, SUBMITTED -> "),
 ]
 
+# The booking paths (issue 18), screened from the case file and approved alike; after the
+# approval email, the booking window, the book's answers and the attendance.
+BOOKING_APPROVED = [
+    ("submitted", "applicant", "at nairobi: missed_appointment, 1 applicant"),
+    ("code change", None, "workflow change 'screened-from-case-file' in effect from here"),
+    ("screening", None, "case file: IR1"),
+    ("step", "system", "step 1: screen by system, SUBMITTED -> PENDING_REVIEW; screening passed all 11 rules"),
+    ("timer started", None, "review window reminder due Mon 14 Dec 2026 08:00 EAT"),
+    ("email", None, "acknowledgement email to the applicant"),
+    ("update", OFFICER, "approve by officer.njeri -> APPROVED"),
+    ("timer canceled", None, "review window reminder due Mon 14 Dec 2026 08:00 EAT"),
+    ("step", OFFICER, "step 2: approve by officer.njeri, PENDING_REVIEW -> APPROVED"),
+    ("timer started", None, "approval email release Wed 9 Dec 2026 08:00 EAT"),
+    ("timer fired", None, "approval email release Wed 9 Dec 2026 08:00 EAT"),
+    ("email", None, "approved email to the applicant"),
+    ("code change", None, "workflow change 'booking-after-approval' in effect from here"),
+    ("step", "system", "step 3: open_booking by system, APPROVED -> AWAITING_BOOKING; window ends Fri 8 Jan 2027 16:30 EAT"),
+]
+BOOKING_REMINDER = ("timer started", None, "booking window reminder due Wed 6 Jan 2027 08:00 EAT: 2 business days before")
+BOOKING_WINDOW_REMINDED = [
+    BOOKING_REMINDER,
+    ("timer fired", None, "booking window reminder due Wed 6 Jan 2027 08:00 EAT"),
+    ("step", "system", "step 4: remind by system, AWAITING_BOOKING -> AWAITING_BOOKING; window ends Fri 8 Jan 2027"),
+    ("timer started", None, "booking window ends Fri 8 Jan 2027 16:30 EAT: 20 business days after Wed 9 Dec 2026; skips"),
+    ("email", None, "booking_reminder email to the applicant (template email/booking_reminder)"),
+]
+EXPECTED["booking_attended"] = [
+    *BOOKING_APPROVED,
+    *BOOKING_WINDOW_REMINDED,
+    ("update", "applicant", "book by applicant: Fri 15 Jan 2027 08:00 EAT -> BOOKED"),
+    ("booking", None, "book_slot: booked Fri 15 Jan 2027 08:00 EAT (slot 1, 1 seat) as booking 1"),
+    ("timer canceled", None, "booking window ends Fri 8 Jan 2027 16:30 EAT"),
+    ("step", "applicant", "step 5: book by applicant, AWAITING_BOOKING -> BOOKED, note \"2027-01-15 08:00\"; booked Fri 15"),
+    ("email", None, "booked email to the applicant (template email/booked)"),
+    ("update", "applicant", 'cancel_booking by applicant: reason "A family emergency" -> AWAITING_BOOKING'),
+    ("booking", None, "cancel_booking: booking 1 cancelled, Fri 15 Jan 2027 08:00 EAT (slot 1, 1 seat) back to the book"),
+    ("step", "applicant", "step 6: cancel_booking by applicant, BOOKED -> AWAITING_BOOKING, note \"A family emergency\"; cancelled"),
+    ("timer started", None, "booking window reminder due Tue 2 Feb 2027 08:00 EAT"),
+    ("email", None, "booking_cancelled email to the applicant (template email/booking_cancelled)"),
+    ("update", "applicant", "book by applicant: Thu 21 Jan 2027 09:00 EAT -> BOOKED"),
+    ("booking", None, "book_slot: booked Thu 21 Jan 2027 09:00 EAT (slot 4, 1 seat) as booking 2"),
+    ("timer canceled", None, "booking window reminder due Tue 2 Feb 2027 08:00 EAT"),
+    ("step", "applicant", "step 7: book by applicant, AWAITING_BOOKING -> BOOKED"),
+    ("email", None, "booked email to the applicant"),
+    ("update", OFFICER, "record_attendance by officer.njeri: attended -> ATTENDED"),
+    ("step", OFFICER, "step 8: record_attended by officer.njeri, BOOKED -> ATTENDED; attended Thu 21 Jan 2027 09:00 EAT"),
+    ("closed", None, "final state ATTENDED, appointment Thu 21 Jan 2027 09:00 EAT (slot 4, 1 seat)"),
+]
+EXPECTED["booking_expired"] = [
+    *BOOKING_APPROVED,
+    *BOOKING_WINDOW_REMINDED,
+    ("timer fired", None, "booking window ends Fri 8 Jan 2027 16:30 EAT"),
+    ("step", "system", "step 5: expire by system, AWAITING_BOOKING -> EXPIRED, rule booking_window_ran_out"),
+    ("email", None, "expired email to the applicant"),
+    ("closed", None, "final state EXPIRED"),
+]
+EXPECTED["booking_rescheduled_missed"] = [
+    *BOOKING_APPROVED,
+    BOOKING_REMINDER,
+    ("update", "applicant", "book by applicant: Fri 15 Jan 2027 08:00 EAT -> BOOKED"),
+    ("booking", None, "book_slot: booked Fri 15 Jan 2027 08:00 EAT (slot 1, 1 seat) as booking 1"),
+    ("timer canceled", None, "booking window reminder due Wed 6 Jan 2027 08:00 EAT"),
+    ("step", "applicant", "step 4: book by applicant, AWAITING_BOOKING -> BOOKED"),
+    ("email", None, "booked email to the applicant"),
+    ("update", "applicant", "reschedule_booking by applicant: Fri 22 Jan 2027 08:00 EAT -> BOOKED"),
+    ("booking", None, "book_slot: booked Fri 22 Jan 2027 08:00 EAT (slot 2, 1 seat) as booking 2, giving back booking 1"),
+    ("step", "applicant", "step 5: reschedule_booking by applicant, BOOKED -> BOOKED, note \"2027-01-22 08:00\"; moved to Fri 22"),
+    ("email", None, "booked email to the applicant"),
+    ("update", OFFICER, "record_attendance by officer.njeri: missed -> MISSED"),
+    ("step", OFFICER, "step 6: record_missed by officer.njeri, BOOKED -> MISSED; missed Fri 22 Jan 2027 08:00 EAT (slot 2"),
+    ("email", None, "missed email to the applicant (template email/missed)"),
+    ("closed", None, "final state MISSED, appointment Fri 22 Jan 2027 08:00 EAT (slot 2, 1 seat)"),
+]
+
 
 def test_every_recorded_history_has_its_expected_timeline_here() -> None:
     assert {path.stem for path in HISTORIES_DIR.glob("*.json")} == set(EXPECTED) | set(SCREENED_FROM_CASE_FILE)

@@ -13,10 +13,19 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.storage import repository
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from tests.audit.conftest import recorded
-from tests.audit.workflow_variants import AuditsIgnoredSignalsUnguarded, ScreensFromCaseFileUnguarded
+from tests.audit.workflow_variants import (
+    AuditsIgnoredSignalsUnguarded,
+    BooksAfterApprovalUnguarded,
+    ScreensFromCaseFileUnguarded,
+)
 from tests.conftest import TEST_DATA_CONVERTER, running_worker
 from tests.workflows.test_reschedule_request import OFFICER, keep_history, submitted_for_review
-from workflows.reschedule_request import IGNORED_SIGNALS_AUDITED, SCREENED_FROM_CASE_FILE, RescheduleRequestWorkflow
+from workflows.reschedule_request import (
+    BOOKING_AFTER_APPROVAL,
+    IGNORED_SIGNALS_AUDITED,
+    SCREENED_FROM_CASE_FILE,
+    RescheduleRequestWorkflow,
+)
 
 
 async def test_a_signal_the_workflow_ignores_is_now_an_audit_step(
@@ -84,3 +93,23 @@ async def test_a_request_submitted_before_the_case_file_replays_screened_on_its_
 async def test_screening_from_the_case_file_without_its_guard_would_break_the_requests_already_running() -> None:
     (outcome,) = await replay([recorded("approved")], TEST_DATA_CONVERTER, [ScreensFromCaseFileUnguarded])
     assert not outcome.deterministic
+
+
+async def test_a_request_approved_before_booking_existed_replays_to_its_end_at_approved() -> None:
+    (outcome,) = await replay([recorded("case_file_approved")], TEST_DATA_CONVERTER)
+    assert outcome.deterministic, outcome.error
+    timeline = await read_timeline(recorded("case_file_approved"), TEST_DATA_CONVERTER)
+    assert [step.transition.action for step in timeline.steps] == ["screen", "approve"]
+
+
+async def test_a_request_approved_now_goes_on_to_its_booking_and_its_history_says_so() -> None:
+    timeline = await read_timeline(recorded("booking_attended"), TEST_DATA_CONVERTER)
+    changes = [entry.text for entry in timeline.entries if entry.kind is EntryKind.CODE_CHANGE]
+    assert f"workflow change {BOOKING_AFTER_APPROVAL!r} in effect from here" in changes
+    assert [step.transition.action for step in timeline.steps][-2:] == ["book", "record_attended"]
+
+
+async def test_booking_after_approval_without_its_guard_would_break_the_requests_already_approved() -> None:
+    (outcome,) = await replay([recorded("case_file_approved")], TEST_DATA_CONVERTER, [BooksAfterApprovalUnguarded])
+    assert not outcome.deterministic
+    assert outcome.diverging_event is not None

@@ -89,3 +89,22 @@ class ScreensFromCaseFileUnguarded(RescheduleRequestWorkflow):
 
     async def _screen_self_reported(self) -> None:
         await self._screen_from_case_file()
+
+
+@workflow.defn(name="RescheduleRequest")
+class BooksAfterApprovalUnguarded(RescheduleRequestWorkflow):
+    """The real patched change (BOOKING_AFTER_APPROVAL) without its guard: a request
+    approved before it would open a booking window when it replays, where its history
+    closes the workflow."""
+
+    @workflow.init
+    def __init__(self, request: RequestInHistory) -> None:
+        super().__init__(request)
+
+    @workflow.run
+    async def run(self, request: RequestInHistory) -> RequestStatus:
+        return await super().run(request)
+
+    async def _release_approval_email(self) -> None:
+        await super()._release_approval_email()
+        await self._book_and_attend()

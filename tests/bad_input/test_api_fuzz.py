@@ -41,7 +41,9 @@ STATUSES: dict[str, Counter] = {"without credentials": Counter(), "with credenti
 
 # The routes an applicant's side calls (the intake client's token); staff routes get a
 # supervisor's token, who may do everything an officer may.
-APPLICANT_SIDE = ("/applicant-status", "/provide-info", "/withdraw")
+APPLICANT_SIDE = (
+    "/applicant-status", "/provide-info", "/withdraw", "/open-slots", "/book", "/reschedule-booking", "/cancel-booking",
+)
 
 
 class Desk:

@@ -48,6 +48,7 @@ ACTIONS = {
     "claim": {"officer", "supervisor"},
     "assign": {"supervisor"},
     "extend_window": {"supervisor"},
+    "record_attendance": {"officer", "supervisor"},
 }
 
 

@@ -273,13 +273,21 @@ async def test_a_range_the_book_cannot_show_is_a_bad_request_saying_why(signed_i
 @pytest.mark.parametrize(
     ("name", "links"),
     [
-        ("supervisor.otieno", ["/posts/nairobi/slots"]),
-        ("officer.sok", ["/posts/phnom-penh/slots"]),
-        ("auditor.lee", ["/posts/nairobi/slots", "/posts/phnom-penh/slots"]),
+        ("supervisor.otieno", ["/posts/nairobi/slots", "/posts/nairobi/appointments"]),
+        ("officer.sok", ["/posts/phnom-penh/slots", "/posts/phnom-penh/appointments"]),
+        (
+            "auditor.lee",
+            [
+                "/posts/nairobi/slots",
+                "/posts/nairobi/appointments",
+                "/posts/phnom-penh/slots",
+                "/posts/phnom-penh/appointments",
+            ],
+        ),
         ("admin.ana", []),
     ],
 )
-async def test_the_nav_links_the_book_of_each_post_the_account_sees(signed_in, name: str, links: list[str]) -> None:
+async def test_the_nav_links_the_book_and_the_days_appointments_of_each_post_the_account_sees(signed_in, name: str, links: list[str]) -> None:
     page = await signed_in(name)
     text = (await page.get("/accounts" if name == "admin.ana" else "/")).text
     nav = text.split('<nav aria-label="Pages">', 1)[1].split("</nav>", 1)[0]

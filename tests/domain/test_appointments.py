@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from reschedule_desk.domain.appointments import (
     booking_closes_at,
@@ -11,7 +13,9 @@ from reschedule_desk.domain.appointments import (
     closing_rule_text,
     last_change_on,
     may_change_on,
+    still_bookable,
 )
+from reschedule_desk.domain.calendar import build_post_calendar
 from reschedule_desk.domain.posts import PreviousWorkingDayClosing
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -75,6 +79,49 @@ def test_otherwise_wait_until_the_appointment_date_has_passed(nairobi, nairobi_c
     assert not may_change_on(nairobi, nairobi_calendar, friday, date(2026, 8, 12))
     assert not may_change_on(nairobi, nairobi_calendar, friday, date(2026, 8, 14))
     assert may_change_on(nairobi, nairobi_calendar, friday, date(2026, 8, 15))
+
+
+def test_phnom_penh_the_previous_working_day_over_the_new_year_is_the_last_day_of_the_old_one(
+    phnom_penh, phnom_penh_calendar
+):
+    monday = datetime(2027, 1, 4, 9, 0)  # Friday 1 January is New Year's Day (KH and US)
+    assert booking_closes_at(phnom_penh, phnom_penh_calendar, monday) == datetime(
+        2026, 12, 31, 11, 0, tzinfo=PHNOM_PENH
+    )
+
+
+def test_phnom_penh_the_previous_working_day_skips_peace_day(phnom_penh, phnom_penh_calendar):
+    wednesday = datetime(2026, 12, 30, 9, 0)  # Tuesday 29 December is Peace Day in Cambodia
+    assert booking_closes_at(phnom_penh, phnom_penh_calendar, wednesday) == datetime(
+        2026, 12, 28, 11, 0, tzinfo=PHNOM_PENH
+    )
+
+
+def test_nairobi_48_hours_before_a_monday_after_the_new_year_is_the_saturday(nairobi, nairobi_calendar):
+    assert booking_closes_at(nairobi, nairobi_calendar, datetime(2027, 1, 4, 8, 0)) == datetime(
+        2027, 1, 2, 8, 0, tzinfo=NAIROBI
+    )
+
+
+def test_three_working_days_prior_reach_back_over_new_years_day_into_the_old_year(nairobi, nairobi_calendar):
+    tuesday = datetime(2027, 1, 5, 8, 30)
+    assert last_change_on(nairobi, nairobi_calendar, tuesday) == date(2026, 12, 30)
+
+
+@pytest.mark.parametrize(
+    ("post", "appointment"),
+    [("nairobi", datetime(2026, 8, 5, 8, 30)), ("phnom-penh", datetime(2026, 8, 10, 9, 0))],
+)
+def test_a_booking_one_second_before_the_closing_time_is_taken_and_one_second_after_is_not(
+    posts, post, appointment
+):
+    rules = posts.post(post)
+    calendar = build_post_calendar(rules, date(2026, 1, 1), date(2027, 12, 31))
+    closes = booking_closes_at(rules, calendar, appointment)
+    day, at = appointment.date(), appointment.time()
+    assert still_bookable(rules, calendar, day, at, closes - timedelta(seconds=1))
+    assert not still_bookable(rules, calendar, day, at, closes)
+    assert not still_bookable(rules, calendar, day, at, closes + timedelta(seconds=1))
 
 
 def test_closing_rule_text_nairobi(nairobi):

@@ -3,10 +3,11 @@ and the real SMTP server (`smtp_server`) come from tests/conftest.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 
+from reschedule_desk.domain.appointments import Appointment
 from reschedule_desk.domain.lifecycle import RuleOutcome
 from reschedule_desk.domain.posts import Post
 from reschedule_desk.domain.records import EmailKind, Recipient
@@ -26,6 +27,25 @@ CONTACT_EMAIL = "amani.wanjiru@example.com"
 
 # 05:00 UTC is 08:00 in Nairobi (UTC+3) and 12:00 in Phnom Penh (UTC+7).
 WINDOW_ENDS_AT = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
+
+# Where the desk's applicant pages are, as TransitionActivities passes them.
+APPLICANT_PAGES_URL = "https://desk.example.gov/applicant"
+
+# The booked interview: Monday 7 December 2026 at 08:30, the post's own clock (05:30 UTC
+# at Nairobi, 01:30 UTC at Phnom Penh).
+APPOINTMENT_DAY, APPOINTMENT_TIME = date(2026, 12, 7), time(8, 30)
+
+
+def appointment_at(post: Post, booking_id: int = 41) -> Appointment:
+    return Appointment(
+        booking_id=booking_id,
+        slot_id=7,
+        post=post.code,
+        day=APPOINTMENT_DAY,
+        time=APPOINTMENT_TIME,
+        seats=len(APPLICANTS),
+        booked_at=datetime(2026, 11, 25, 6, 0, tzinfo=UTC),
+    )
 
 
 def _full_context(
@@ -67,6 +87,8 @@ def _full_context(
         "window": WaitingWindow.ANSWER if kind is EmailKind.EXPIRED else None,
         "submitted_at": datetime(2026, 11, 16, 6, 15, tzinfo=UTC),
         "approval_email_release_at": datetime(2026, 11, 23, 5, 0, tzinfo=UTC),
+        "appointment": appointment_at(post),
+        "applicant_pages_url": APPLICANT_PAGES_URL,
     }
     fields.update(changes)
     return EmailContext(**fields)

@@ -255,7 +255,9 @@ def test_expired_without_a_known_window_still_says_what_to_do(posts, full_contex
     [
         (RequestState.PENDING_REVIEW, WaitingWindow.REVIEW),
         (RequestState.INFO_REQUESTED, WaitingWindow.ANSWER),
+        (RequestState.AWAITING_BOOKING, WaitingWindow.BOOKING),
         (RequestState.SUBMITTED, None),
+        (RequestState.BOOKED, None),
     ],
 )
 def test_the_window_a_request_expired_from(state, window):
@@ -293,6 +295,14 @@ def test_a_misspelt_variable_in_a_template_is_an_error():
             "about the review window",
         ),
         ({"kind": EmailKind.REMINDER, "window_ends_at": datetime(2026, 11, 30, 8, 0)}, "timezone"),
+        ({"kind": EmailKind.BOOKED, "appointment": None}, "a booked email needs the appointment"),
+        ({"kind": EmailKind.BOOKING_CANCELLED, "appointment": None}, "a booking_cancelled email needs the appointment"),
+        ({"kind": EmailKind.MISSED, "appointment": None}, "a missed email needs the appointment"),
+        ({"kind": EmailKind.BOOKING_REMINDER, "window_ends_at": None}, "a booking_reminder email needs window_ends_at"),
+        ({"kind": EmailKind.BOOKING_CANCELLED, "window_ends_at": None}, "a booking_cancelled email needs window_ends_at"),
+        ({"kind": EmailKind.APPROVED, "applicant_pages_url": None}, "an? approved email needs applicant_pages_url"),
+        ({"kind": EmailKind.BOOKED, "applicant_pages_url": None}, "a booked email needs applicant_pages_url"),
+        ({"kind": EmailKind.BOOKING_REMINDER, "recipient": Recipient.UNIT}, "only reminders go to the IV unit"),
     ],
 )
 def test_a_context_missing_what_its_kind_needs_is_refused(posts, full_context, changes, complaint):

@@ -28,7 +28,7 @@ from tests.privacy.test_temporal_sees_no_personal_data import (
     CANARY_NAME,
     canary_request,
 )
-from tests.workflows.test_reschedule_request import state_becomes, submit
+from tests.workflows.test_reschedule_request import approval_emailed, state_becomes, submit
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 # The test's SMTP server (aiosmtpd) logs what it receives: it is the applicant's mail
@@ -70,8 +70,8 @@ async def test_a_whole_lifecycle_logs_no_personal_data_or_key_at_debug_level(
             RescheduleRequestWorkflow.provide_info, InfoProvided(answer=f"I am {CANARY_NAME}, born {CANARY_BIRTH_DATE}.")
         )
         await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id="officer.sok"))
-        final = await handle.result()
-    assert final.status is RequestState.APPROVED
+        final = await approval_emailed(env, handle)
+    assert final.status is RequestState.AWAITING_BOOKING
     assert len(smtp_server.messages) == 3, "acknowledgement, information request, approval"
 
     logged = everything_logged(caplog)

@@ -18,7 +18,7 @@ from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.storage.tables import AuditEvent, OutboxMessage
 from tests.conftest import running_worker
-from tests.workflows.test_reschedule_request import submitted_for_review
+from tests.workflows.test_reschedule_request import approval_emailed, submitted_for_review
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 
@@ -35,9 +35,9 @@ async def test_each_event_sends_exactly_one_email_over_smtp_with_postgresql_stor
         )
         await handle.execute_update(RescheduleRequestWorkflow.provide_info, InfoProvided(answer="Sent."))
         await handle.execute_update(RescheduleRequestWorkflow.approve, Approval(officer_id="officer.kim"))
-        final = await handle.result()
+        final = await approval_emailed(env, handle)
 
-    assert final.status is RequestState.APPROVED
+    assert final.status is RequestState.AWAITING_BOOKING
     subjects = [message["Subject"] for message in smtp_server.messages]
     assert len(subjects) == 3, subjects
     assert len({message["Message-ID"] for message in smtp_server.messages}) == 3
@@ -45,7 +45,7 @@ async def test_each_event_sends_exactly_one_email_over_smtp_with_postgresql_stor
 
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 4
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 5  # and the booking window opened
         statuses = session.scalars(select(OutboxMessage.status)).all()
         keys = session.scalars(select(OutboxMessage.message_key)).all()
     assert [str(status) for status in statuses] == ["sent"] * 3

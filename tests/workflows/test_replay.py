@@ -2,7 +2,8 @@
 against today's workflow code with today's data converter, through `reschedule audit
 replay`'s own machinery. The histories recorded before a workflow.patched change prove that it kept running requests
 replaying: all but ignored_signal_audited and the case_file_* ones for IGNORED_SIGNALS_AUDITED,
-all but the case_file_* ones for SCREENED_FROM_CASE_FILE. The payloads of each are in the format of its day: plain before encryption,
+all but the case_file_* ones for SCREENED_FROM_CASE_FILE, all but the booking_* ones for
+BOOKING_AFTER_APPROVAL. The payloads of each are in the format of its day: plain before encryption,
 labelled with the key id (ignored_signal_audited), headed and compressed against a
 dictionary (approved_headed_payloads)."""
 
@@ -35,9 +36,10 @@ def test_every_lifecycle_path_has_a_recorded_history() -> None:
         "ignored_signal_audited",
     } <= names
     # Every path again, screened from the post's case file.
-    assert {f"case_file_{name}" for name in names if not name.startswith("case_file_")} - {
-        "case_file_approved_headed_payloads"
-    } <= names
+    before_case_file = {name for name in names if not name.startswith(("case_file_", "booking_"))}
+    assert {f"case_file_{name}" for name in before_case_file} - {"case_file_approved_headed_payloads"} <= names
+    # And on after the approval email (tests/workflows/test_booking.py).
+    assert {"booking_attended", "booking_expired", "booking_rescheduled_missed"} <= names
 
 
 @pytest.mark.parametrize("history_file", RECORDED, ids=[path.stem for path in RECORDED])
