@@ -55,7 +55,7 @@ def add_verbs(verbs: argparse._SubParsersAction) -> None:
     output.add_argument("--json", action="store_true", help="for machines")
     output.add_argument("--html", action="store_true", help="a stand-alone page")
 
-    verify = verb("verify", "check the app's audit rows and emails against the history", _verify, case="optional")
+    verify = verb("verify", "check the app's audit rows, emails and bookings against the history", _verify, case="optional")
     verify.add_argument("--all", action="store_true", help="every request in the app's tables")
 
     export = verb("export", "write a bundle for auditors: history, timeline, replay, verification", _export)
