@@ -95,10 +95,14 @@ async def test_a_dev_server_killed_with_timers_and_decisions_in_flight_loses_non
         )
         await asyncio.sleep(2)  # anything that would fire twice has had its chance
 
+        # Each approval email sent opens the request's booking window.
+        settled = {"AWAITING_BOOKING": APPROVED, "DENIED": IN_FLIGHT, "PENDING_REVIEW": STILL_PENDING}
+        await wait_for(lambda: Counter(desk.statuses().values()) == settled, 60, "every approval on to its booking")
         statuses = desk.statuses()
-        assert Counter(statuses.values()) == {"APPROVED": APPROVED, "DENIED": IN_FLIGHT, "PENDING_REVIEW": STILL_PENDING}
         assert all(statuses[case] == "PENDING_REVIEW" for case in pending)
-        assert desk.audit_actions() == {"screen": REQUESTS, "approve": APPROVED, "deny": IN_FLIGHT}
+        assert desk.audit_actions() == {
+            "screen": REQUESTS, "approve": APPROVED, "open_booking": APPROVED, "deny": IN_FLIGHT,
+        }
         assert_nothing_half_written(desk.sessions)
         received = Counter(desk.mail.message_ids())
         assert len(received) == emails and sum(received.values()) == emails, "each email once"

@@ -57,15 +57,16 @@ async def test_mail_server_down_deferring_and_refusing(tmp_path: Path) -> None:
         )
         recovery_seconds = time.monotonic() - back
 
-        # The refused applicant's request carries on: approved, and that email refused too.
+        # The refused applicant's request carries on: approved, that email refused too, and
+        # on to its booking window.
         await desk.desk.act(refused_case, "approve", Approval(officer_id="officer.kim"))
         await wait_for(
             lambda: sum(message.status is OutboxStatus.REFUSED for message in desk.outbox()) == 2,
             60,
             "the approval email refused as well",
         )
-        await wait_for(lambda: desk.statuses()[refused_case] == "APPROVED", 30, "the request approved")
-        assert (await desk.desk.status(refused_case)).status.value == "APPROVED"
+        await wait_for(lambda: desk.statuses()[refused_case] == "AWAITING_BOOKING", 30, "the booking window opened")
+        assert (await desk.desk.status(refused_case)).status.value == "AWAITING_BOOKING"
 
         outbox = desk.outbox()
         attempts = [message.attempts for message in outbox if message.status is OutboxStatus.SENT]
@@ -79,7 +80,7 @@ async def test_mail_server_down_deferring_and_refusing(tmp_path: Path) -> None:
 
         received = Counter(desk.mail.message_ids())
         assert len(received) == REQUESTS and sum(received.values()) == REQUESTS, "each delivered once"
-        assert sorted(desk.statuses().values()) == ["APPROVED"] + ["PENDING_REVIEW"] * REQUESTS
+        assert sorted(desk.statuses().values()) == ["AWAITING_BOOKING"] + ["PENDING_REVIEW"] * REQUESTS
         assert all(case in desk.statuses() for case in cases)
         assert_nothing_half_written(desk.sessions)
         report(
@@ -87,5 +88,5 @@ async def test_mail_server_down_deferring_and_refusing(tmp_path: Path) -> None:
             f"{DEFERRING_SECONDS:.0f}s (errors {dict(deferred_errors)}): {REQUESTS} emails kept queued, "
             f"delivered {recovery_seconds:.0f}s after the server was back, after {min(attempts)}-{max(attempts)} "
             f"attempts each; received {sum(received.values())} for {len(received)} emails (duplicates 0, lost 0); "
-            f"550 refusals: {len(refused)} emails recorded as refused after 1 try each, request carried on to APPROVED"
+            f"550 refusals: {len(refused)} emails recorded as refused after 1 try each, request carried on to AWAITING_BOOKING"
         )

@@ -57,15 +57,18 @@ async def test_a_worker_killed_in_the_middle_of_each_activity_loses_nothing(tmp_
             lambda: all(message.status is OutboxStatus.SENT for message in desk.outbox()), 60, "every email sent"
         )
 
-        statuses = desk.statuses()
-        assert statuses == {
-            case_at["send"]: "APPROVED",
-            case_at["250"]: "APPROVED",
+        # An approval email sent opens the request's booking window.
+        settled = {
+            case_at["send"]: "AWAITING_BOOKING",
+            case_at["250"]: "AWAITING_BOOKING",
             case_at["sent"]: "DENIED",
             case_at["render"]: "INFO_REQUESTED",
             case_at["persist"]: "WITHDRAWN",
         }
-        assert desk.audit_actions() == {"screen": 5, "approve": 2, "deny": 1, "request_info": 1, "withdraw": 1}
+        await wait_for(lambda: desk.statuses() == settled, 60, "every request settled")
+        assert desk.audit_actions() == {
+            "screen": 5, "approve": 2, "open_booking": 2, "deny": 1, "request_info": 1, "withdraw": 1,
+        }
         assert_nothing_half_written(desk.sessions)
 
         outbox_ids = {f"<{message.message_key}@reschedule-desk.example.gov>" for message in desk.outbox()}
