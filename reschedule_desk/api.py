@@ -35,7 +35,6 @@ from reschedule_desk.console.routes import ConsoleState
 from reschedule_desk.console.routes import router as console_router
 from reschedule_desk.desk import ActionRefused, CaseNotFound, Desk, RequestAlreadyOpen
 from reschedule_desk.domain.appointments import BOOKING_HORIZON
-from reschedule_desk.domain.calendar import build_post_calendar
 from reschedule_desk.domain.decisions import (
     ApprovalBody,
     AssignmentBody,
@@ -303,7 +302,8 @@ def create_app(desk: Desk | None = None, settings: Settings | None = None) -> Fa
         last_day = today + BOOKING_HORIZON
 
         def offered() -> list[OpenSlot]:
-            calendar = build_post_calendar(post, today, last_day)
+            # The console's calendars, built once per post and span of years.
+            calendar = request.app.state.console.calendars.covering(post.code, today, last_day)
             with request.app.state.console.sessions() as db:
                 seats = len(repository.load_request(db, request_id).applicants)  # all in one appointment
                 return [
