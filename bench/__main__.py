@@ -167,14 +167,12 @@ async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) 
         desk = Desk(client, settings)
         numbers = (load.new_case_number() for _ in range(sizes.concurrency + sizes.approved))  # warm-up and timed
         cases = iter(load.file_cases(settings.database_url, numbers))
-        engine = create_engine(settings.database_url)
-        database = Session(engine)
+        database = create_engine(settings.database_url)
         measured = await measure_throughput(
             lambda: load.desk_request_approved(desk, client, database, next(cases)),
             sizes, client, settings.task_queue, server, processes, load.DESK_DONE,
         )
-        database.close()
-        engine.dispose()
+        database.dispose()
         sampled = await load.done_workflow_ids(client, settings.task_queue, load.DESK_DONE, sizes.concurrency)
         requests = [await activities.scheduled_activities(client, workflow_id) for workflow_id in sampled]
         alone = desk_settings(scratch, f"{name}-activities-alone", server.address)

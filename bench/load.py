@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -102,7 +102,7 @@ async def update_once_screened(handle: WorkflowHandle, name: str, argument: obje
             await asyncio.sleep(0.02)
 
 
-async def desk_request_approved(desk: Desk, client: Client, database: Session, case_number: str) -> None:
+async def desk_request_approved(desk: Desk, client: Client, database: Engine, case_number: str) -> None:
     """Submitted, approved, its approval email sent: done when the booking window opens
     (the request goes on, waiting for the applicant, as the ceiling's would not)."""
     request = bench_request(case_number)
@@ -115,9 +115,9 @@ async def desk_request_approved(desk: Desk, client: Client, database: Session, c
         await asyncio.sleep(0.05)
 
 
-def _status_of(database: Session, case_number: str) -> RequestState | None:
-    with database.begin():
-        return database.scalar(select(RequestRow.status).where(RequestRow.case_number == case_number))
+def _status_of(database: Engine, case_number: str) -> RequestState | None:
+    with database.connect() as connection:  # one per read: the polls run in threads at once
+        return connection.scalar(select(RequestRow.status).where(RequestRow.case_number == case_number))
 
 
 async def ceiling_request_approved(client: Client, task_queue: str) -> None:
