@@ -1,6 +1,10 @@
-"""The engine's ceiling: a workflow with an approved request's server round trips and
-none of its work. Started, three activities, an update that waits for a fourth, a fifth;
-no database, no templates, no mail.
+"""The engine's ceiling: workflows with a request's server round trips and none of its
+work; no database, no templates, no mail.
+
+- CeilingRequest, an approved request: started, three activities, an update that waits for
+  a fourth, a fifth.
+- CeilingExpiry, an expired request: started, three activities, a timer for the reminder
+  and its two activities, a timer for the window's end and the expiry's two.
 
 `python -m bench.ceiling` runs its worker (TEMPORAL_ADDRESS, RESCHEDULE_TASK_QUEUE).
 """
@@ -60,6 +64,31 @@ class CeilingRequestWorkflow:
             raise ApplicationError("cannot approve: the request is still being screened")
 
 
+@workflow.defn(name="CeilingExpiry")
+class CeilingExpiryWorkflow:
+    def __init__(self) -> None:
+        self._reminded = False
+
+    @workflow.run
+    async def run(self, reminder_after_seconds: float, window_ends_after_seconds: float) -> str:
+        await _activity("gather facts")
+        await _activity("record screening")
+        acknowledgement = asyncio.create_task(_activity("send acknowledgement"))
+        await workflow.sleep(reminder_after_seconds)
+        await _activity("record reminder")
+        await _activity("send reminder")
+        await acknowledgement
+        self._reminded = True
+        await workflow.sleep(window_ends_after_seconds - reminder_after_seconds)
+        await _activity("record expiry")
+        await _activity("send expiry")
+        return "EXPIRED"
+
+    @workflow.query
+    def reminded(self) -> bool:
+        return self._reminded
+
+
 async def main() -> None:
     client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])
     stop = asyncio.Event()
@@ -68,7 +97,7 @@ async def main() -> None:
     async with Worker(
         client,
         task_queue=os.environ["RESCHEDULE_TASK_QUEUE"],
-        workflows=[CeilingRequestWorkflow],
+        workflows=[CeilingRequestWorkflow, CeilingExpiryWorkflow],
         activities=[ceiling_step],
     ):
         await stop.wait()

@@ -140,6 +140,7 @@ async def throughput(one_request: Callable[[], Awaitable[object]], count: int, c
 # approval email, waiting for the applicant to book.
 CEILING_DONE = "ExecutionStatus = 'Completed'"
 DESK_DONE = f"{search.REQUEST_STATUS.name} = '{RequestState.AWAITING_BOOKING.value}'"
+DESK_EXPIRED = f"{search.REQUEST_STATUS.name} = '{RequestState.EXPIRED.value}'"
 
 
 async def done_workflow_ids(client: Client, task_queue: str, done: str, sample: int) -> list[str]:
