@@ -31,7 +31,7 @@ from workflows.reschedule_request import RescheduleRequestWorkflow
 # worker that scheduled it (eager dispatch, no task-queue round trip) only while a slot is
 # free, and pollers waiting for tasks hold some: with 16, eager dispatch almost never
 # happened under load and the server spent about a quarter more CPU per request (bench/,
-# item 1). Database connections stay bounded by the engine's pool, whatever the thread count.
+# item 1).
 ACTIVITY_THREADS = 64
 # Workflow runs kept in memory between their tasks (the SDK's default is 1,000). Each
 # holds its own sandboxed copy of the workflow module, about a quarter of a megabyte; a run
@@ -74,7 +74,8 @@ async def main() -> None:
     migrate(settings.database_url)
     client = await connect(settings)
     await ensure_search_attributes(client)
-    sessions = make_sessionmaker(make_engine(settings.database_url))  # the activities' and the archiver's
+    # The activities' and the archiver's: a connection for each thread, so none waits for another's.
+    sessions = make_sessionmaker(make_engine(settings.database_url, connections=ACTIVITY_THREADS + 1))
 
     stop = asyncio.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

@@ -20,8 +20,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, set up for its backend.
+def make_engine(url: str, connections: int | None = None) -> Engine:
+    """An engine for `url`, set up for its backend; with `connections`, a pool of at most
+    that many, kept once opened (else SQLAlchemy's default, 5 kept and 10 more at need).
 
     SQLite: the file's directory is created, and every connection gets WAL (readers do
     not block the writer), foreign keys (off by default in SQLite) and a busy timeout.
@@ -29,14 +30,20 @@ def make_engine(url: str) -> Engine:
     failed activity.
     Both: a statement's parameters (names, dates of birth) never appear in an error
     message or a log line; the statement itself does.
+
+    The pool is not fair: a thread that gives a connection back and asks again gets it
+    before threads already waiting, so with more threads than connections some wait for
+    as long as the rush lasts (seconds, bench/ item 8). A caller with a fixed number of
+    threads asks for as many `connections`.
     """
+    pool = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
 
     if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, hide_parameters=True)
+    engine = create_engine(url, hide_parameters=True, **pool)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _connection_record) -> None:

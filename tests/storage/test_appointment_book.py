@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +29,7 @@ from reschedule_desk.storage.appointment_book import (
     UnknownRequest,
     UnknownSlot,
 )
-from reschedule_desk.storage.database import SQLITE_BUSY_TIMEOUT_MS, make_sessionmaker
+from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import InterviewSlot, SlotBooking
 from tests.conftest import reschedule_request
 from tests.storage.conftest import REQUESTED_AT, step_entry
@@ -538,18 +538,9 @@ def at_once(sessions: sessionmaker[Session], calls: list) -> list[object]:
 
 @pytest.fixture
 def crowd(database_url: str, engine) -> Iterator[sessionmaker[Session]]:
-    """Sessions on an engine with a connection for each of 50 bookers, set up as the
-    desk's own engines are (storage/database.py)."""
-    crowded = create_engine(database_url, pool_size=55, max_overflow=0, hide_parameters=True)
-    if crowded.dialect.name == "sqlite":
-
-        @event.listens_for(crowded, "connect")
-        def _as_the_desk_does(dbapi_connection, _record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.close()
-
+    """Sessions on an engine with a connection for each of 50 bookers, as the worker
+    sizes its own to its threads."""
+    crowded = make_engine(database_url, connections=55)
     yield make_sessionmaker(crowded)
     crowded.dispose()
 

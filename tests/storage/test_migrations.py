@@ -90,3 +90,16 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path):
         assert database.exists()
     finally:
         engine.dispose()
+
+
+def test_an_engine_for_a_number_of_threads_keeps_a_connection_for_each(database_url):
+    # The pool's default keeps 5 and closes the rest as they come back, so that a sixth
+    # thread opens a connection for every call (and waits, beyond 15).
+    engine = make_engine(database_url, connections=8)
+    try:
+        held = [engine.connect() for _ in range(8)]
+        for connection in held:
+            connection.close()
+        assert engine.pool.checkedin() == 8
+    finally:
+        engine.dispose()
