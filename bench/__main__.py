@@ -11,6 +11,8 @@
 5. Replay: events per second over the recorded histories; first activation.
 6. Start-up: `make run` to the first request accepted.
 7. A case-file import of 10,000 cases, and one API token check, on SQLite and PostgreSQL.
+8. Booking under contention: many applicants at once on the last seats of a day, on
+   PostgreSQL (bench/booking.py).
 Each figure is printed as it is measured, then the table; var/bench/ keeps JSON and a plot.
 """
 
@@ -20,6 +22,7 @@ import argparse
 import asyncio
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +44,7 @@ from temporalio.api.workflow.v1 import WorkflowExecutionOptions
 from temporalio.api.workflowservice.v1 import UpdateWorkflowExecutionOptionsRequest
 from temporalio.client import Client
 
-from bench import activities, case_import, load
+from bench import activities, booking, case_import, load
 from bench.processes import ApiProcess, DevServer, WorkerProcess, stop_group
 from bench.report import Report
 from reschedule_desk.console.access import Role
@@ -69,10 +72,12 @@ class Sizes:
     open_large: int  # "10,000 open"
     storm: int
     cases: int  # in one case-file import
+    applicants: int  # after the last seats of a day
+    bookers: int  # booking at once
 
 
-FULL = Sizes(approved=400, concurrency=40, open_small=100, decisions=100, rates=(10, 20, 40, 80), open_large=10_000, storm=2_000, cases=10_000)
-QUICK = Sizes(approved=20, concurrency=10, open_small=20, decisions=20, rates=(10,), open_large=200, storm=50, cases=200)
+FULL = Sizes(approved=400, concurrency=40, open_small=100, decisions=100, rates=(10, 20, 40, 80), open_large=10_000, storm=2_000, cases=10_000, applicants=400, bookers=40)
+QUICK = Sizes(approved=20, concurrency=10, open_small=20, decisions=20, rates=(10,), open_large=200, storm=50, cases=200, applicants=60, bookers=10)
 
 
 def desk_settings(scratch: Path, name: str, temporal_address: str, database_url: str | None = None) -> Settings:
@@ -113,6 +118,7 @@ class Throughput:
     worker_cpu_ms: float  # per request, every worker process together
     workflow_task_ms: float  # median time a workflow task spent inside the worker
     activities_cpu_ms: float | None = None  # per request, the desk's activities alone (bench/activities.py)
+    archived_kb: float | None = None  # per request, its history as the archiver stores it
 
     @property
     def cpu_ms(self) -> float:
@@ -178,7 +184,13 @@ async def desk_throughput(scratch: Path, sizes: Sizes, name: str, workers: int) 
         sampled = await load.done_workflow_ids(client, settings.task_queue, load.DESK_DONE, sizes.concurrency)
         requests = [await activities.scheduled_activities(client, workflow_id) for workflow_id in sampled]
         alone = desk_settings(scratch, f"{name}-activities-alone", server.address)
-        return replace(measured, activities_cpu_ms=activities.cpu_ms_per_request(alone, requests))
+        # As reschedule_desk/audit/histories.py archives it (the request still open here).
+        histories = [await client.get_workflow_handle(workflow_id).fetch_history() for workflow_id in sampled]
+        return replace(
+            measured,
+            activities_cpu_ms=activities.cpu_ms_per_request(alone, requests),
+            archived_kb=statistics.mean(len(history.to_json().encode()) for history in histories) / 1000,
+        )
     finally:
         for process in processes:
             process.stop()
@@ -192,6 +204,8 @@ def report_throughput(report: Report, item: str, measured: Throughput, done: str
     report.add(item, "workflow task in the worker, p50", measured.workflow_task_ms, "ms")
     if measured.activities_cpu_ms is not None:
         report.add(item, "its activities alone, CPU per request", measured.activities_cpu_ms, "ms")
+    if measured.archived_kb is not None:
+        report.add(item, "its history as archived, per request", measured.archived_kb, "KB")
 
 
 def report_overhead(report: Report, item: str, desk: Throughput, ceiling: Throughput) -> None:
@@ -331,6 +345,23 @@ def case_file_and_tokens(scratch: Path, sizes: Sizes, report: Report) -> None:
             return
         report.add(item, "import on PostgreSQL", case_import.import_seconds(schema_url, sizes.cases), "s")
         report.add("7 API token", "check on PostgreSQL", case_import.token_check_ms(schema_url), "ms")
+
+
+def booking_under_contention(scratch: Path, sizes: Sizes, report: Report) -> None:
+    """Item 8: `sizes.applicants` applicants, `sizes.bookers` at a time, on a day's last
+    seats through the book_slot activity, on PostgreSQL."""
+    item = f"8 booking, {sizes.applicants} applicants for {len(booking.TIMES) * booking.CAPACITY} seats"
+    with postgres_schema() as schema_url:
+        if schema_url is None:
+            report.add(item, "skipped: no PostgreSQL on loopback", 0, "")
+            return
+        posts = desk_settings(scratch, "booking", "unused", schema_url).posts
+        contention = booking.contention(schema_url, posts, sizes.applicants, sizes.bookers)
+    p99 = load.percentile(contention.call_seconds, 0.99)
+    report.add(item, f"bookings per second until the day is full, {sizes.bookers} at once", contention.bookings_per_second, "/s")
+    report.add(item, "book_slot p50", load.percentile(contention.call_seconds, 0.5) * 1000, "ms")
+    report.add(item, "book_slot p99", p99 * 1000, "ms", "<= 1 s", p99 <= 1.0)
+    report.add(item, "calls refused: slot full", contention.refused, "")
 
 
 # An expired request's own work once its window ends: the expiry's step recorded and its
@@ -600,6 +631,7 @@ async def main(sizes: Sizes) -> Report:
             report.add("6 start-up", "make run to first request accepted", start_up, "s")
 
         case_file_and_tokens(scratch, sizes, report)
+        booking_under_contention(scratch, sizes, report)
 
     print("\n" + report.table(), flush=True)
     report.write(output)
