@@ -58,9 +58,8 @@ def contention(database_url: str, posts: PostsConfig, applicants: int, bookers: 
         waiting = _awaiting_booking(sessions, applicants, now)
         book_slot = BookingActivities(sessions, posts).book_slot
 
-        call_seconds: list[float] = []
-        outcomes: list[bool] = []
-        booked_at: list[float] = []
+        call_seconds: list[float] = []  # every call
+        booked_at: list[float] = []  # every call that took a seat
         queue = iter(waiting)
         lock = threading.Lock()
 
@@ -81,7 +80,6 @@ def contention(database_url: str, posts: PostsConfig, applicants: int, bookers: 
                     elapsed = time.perf_counter() - started
                     with lock:
                         call_seconds.append(elapsed)
-                        outcomes.append(outcome.appointment is not None)
                         if outcome.appointment is not None:
                             booked_at.append(time.perf_counter())
                     if outcome.appointment is not None:
@@ -94,13 +92,13 @@ def contention(database_url: str, posts: PostsConfig, applicants: int, bookers: 
         for thread in threads:
             thread.join()
 
-        booked = sum(outcomes)
+        booked = len(booked_at)
         with sessions() as session:
             seats = sum(slot.seats_booked for slot in appointment_book.slots(session, post.code, day, day))
         if booked != len(TIMES) * CAPACITY or seats != booked:
             raise RuntimeError(f"{booked} bookings made and {seats} seats taken of {len(TIMES) * CAPACITY}")
         return Contention(
-            booked=booked, refused=len(outcomes) - booked,
+            booked=booked, refused=len(call_seconds) - booked,
             filled_seconds=max(booked_at) - started, call_seconds=call_seconds,
         )
     finally:
