@@ -271,12 +271,15 @@ async def decisions_and_open_requests(scratch: Path, sizes: Sizes, report: Repor
         total_requests = load.count_in_state(settings.database_url, RequestState.PENDING_REVIEW) + load.count_in_state(
             settings.database_url, RequestState.APPROVED
         )
-        state, visibility = server.state_bytes() / total_requests, server.visibility_bytes() / total_requests
-        # The desk's own: histories and mutable state. The dev server's visibility store
-        # indexes every column Temporal may filter on, whatever the desk sets.
-        own = state - visibility
+        state, parts = server.state_bytes() / total_requests, server.state_parts()
+        per_request = {part: size / total_requests for part, size in parts.items()}
+        # The desk's own: all but the dev server's visibility store, which indexes every
+        # column Temporal may filter on, whatever the desk sets.
+        own = state - per_request["visibility"]
         report.add(f"3 {open_count:,} open", "Temporal state per request, the desk's own", own / 1000, "KB", "<= 8 KB", own <= 8_000)
-        report.add(f"3 {open_count:,} open", "beside it, the dev server's visibility store", visibility / 1000, "KB")
+        for part in ("history", "mutable state", "tasks"):
+            report.add(f"3 {open_count:,} open", f"of it, {part}", per_request[part] / 1000, "KB")
+        report.add(f"3 {open_count:,} open", "beside it, the dev server's visibility store", per_request["visibility"] / 1000, "KB")
         report.add(f"3 {open_count:,} open", "app database per request", app_database_bytes(settings) / total_requests / 1000, "KB")
 
         at_large = await latency_at(desk, settings, sizes, first)

@@ -16,6 +16,26 @@ from reschedule_desk.settings import PROJECT_ROOT
 from reschedule_desk.temporal import bundled_binary, dev_server_arguments
 
 
+# The dev server's tables, by what they keep for a workflow.
+STATE_PARTS = {
+    "history": {"history_node", "history_tree"},
+    # The open run's own: its row, its timers and activities, events not yet in history.
+    "mutable state": {
+        "executions", "current_executions", "current_chasm_executions", "buffered_events", "activity_info_maps",
+        "timer_info_maps", "child_execution_info_maps", "request_cancel_info_maps", "signal_info_maps",
+        "signals_requested_sets", "chasm_node_maps",
+    },
+    # Work the server has still to do, or has done and not yet trimmed.
+    "tasks": {
+        "tasks", "tasks_v2", "transfer_tasks", "timer_tasks", "visibility_tasks", "replication_tasks",
+        "replication_tasks_dlq", "history_immediate_tasks", "history_scheduled_tasks",
+    },
+}
+# The list entry of every workflow and its indexes, one on each column Temporal may
+# filter on, whether the workflow sets it or not: executions_visibility and its FTS tables.
+VISIBILITY_TABLES = "executions_visibility"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -90,16 +110,22 @@ class DevServer:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return self.state_file.stat().st_size
 
-    def visibility_bytes(self) -> int:
-        """The part of the state file that is the visibility store: the table every
-        workflow's list entry lives in and its indexes, one on each column Temporal may
-        filter on, whether the workflow sets it or not (SQLite's page statistics)."""
+    def state_parts(self) -> dict[str, int]:
+        """The state file's pages by what they hold (SQLite's page statistics): STATE_PARTS
+        and "visibility"; not the server's own metadata, nor free pages."""
         with sqlite3.connect(self.state_file, timeout=30) as connection:
-            (size,) = connection.execute(
-                "SELECT coalesce(sum(pgsize), 0) FROM dbstat"
-                " WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name GLOB 'executions_visibility*')"
-            ).fetchone()
-        return size
+            tables = connection.execute(
+                "SELECT s.tbl_name, sum(d.pgsize) FROM dbstat d JOIN sqlite_schema s ON s.name = d.name"
+                " GROUP BY s.tbl_name"
+            ).fetchall()
+        parts = dict.fromkeys([*STATE_PARTS, "visibility"], 0)
+        for table, size in tables:
+            if table.startswith(VISIBILITY_TABLES):
+                parts["visibility"] += size
+            for part, part_tables in STATE_PARTS.items():
+                if table in part_tables:
+                    parts[part] += size
+        return parts
 
     def resident_bytes(self) -> int:
         return resident_bytes(self.process.pid)
