@@ -78,7 +78,8 @@ async def main() -> None:
     # The activities' and the archiver's. On a database server, a connection for each
     # thread, so none waits for another's (bench/, item 8). SQLite keeps the default pool:
     # it takes one writer at a time however many connect, and each connection keeps its
-    # own page cache (with 65, the worker held 302 MiB with 10,000 open, 225 before: item 3).
+    # own page cache (bench/, item 3: 302 MiB with 65 connections and 10,000 open; 287-291
+    # MiB with the default pool).
     on_sqlite = make_url(settings.database_url).get_backend_name() == "sqlite"
     connections = None if on_sqlite else ACTIVITY_THREADS + 1
     sessions = make_sessionmaker(make_engine(settings.database_url, connections=connections))
