@@ -6,9 +6,7 @@ Start several of these side by side in production; they share the task queue.
 from __future__ import annotations
 
 import asyncio
-import compileall
 import gc
-import inspect
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 
 from activities import desk_activities
 from reschedule_desk.applicant_secrets import applicant_secrets
@@ -24,7 +22,7 @@ from reschedule_desk.audit.histories import keep_archiving
 from reschedule_desk.mail.delivery import transport_from_settings
 from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
-from reschedule_desk.temporal import WORKFLOW_RUNNER, connect, ensure_search_attributes
+from reschedule_desk.temporal import WORKER_RUNNER, connect, ensure_search_attributes
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 # Activities are synchronous (SQLAlchemy, smtplib) and run on these threads, one
@@ -34,31 +32,27 @@ from workflows.reschedule_request import RescheduleRequestWorkflow
 # happened under load and the server spent about a quarter more CPU per request (bench/,
 # item 1).
 ACTIVITY_THREADS = 64
-# Workflow runs kept in memory between their tasks (the SDK's default is 1,000). Each
-# holds its own sandboxed copy of the workflow module, about a quarter of a megabyte; a run
-# not in the cache is rebuilt from its history when it next has work, which an officer's
-# decision waits for (tens of milliseconds). This bounds the worker's memory however many
-# requests are open (bench/, item 3).
+# Workflow runs kept in memory between their tasks (the SDK's default is 1,000), each with
+# its state, its case's calendar snapshot included: about 140 KiB a run. A run not in the
+# cache is rebuilt from its history when it next has work, which an officer's decision
+# waits for (tens of milliseconds). This bounds the worker's memory however many requests
+# are open (bench/, item 3).
 CACHED_WORKFLOWS = 400
 
 
-def cache_workflow_bytecode() -> None:
-    """The sandbox imports the workflow module afresh for every workflow run it starts.
-    Where Python writes no bytecode cache (PYTHONDONTWRITEBYTECODE), each of those imports
-    would compile the source again; write the cache once here. A read-only checkout only
-    loses the speed."""
-    compileall.compile_file(inspect.getfile(RescheduleRequestWorkflow), quiet=2)
-
-
 def build_worker(
-    client: Client, settings: Settings, sessions: sessionmaker[Session], executor: ThreadPoolExecutor
+    client: Client,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    executor: ThreadPoolExecutor,
+    workflow_runner: WorkflowRunner = WORKER_RUNNER,
 ) -> Worker:
-    cache_workflow_bytecode()
+    """The desk's worker; the tests' run the workflow in the sandbox (reschedule_desk/temporal.py)."""
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[RescheduleRequestWorkflow],
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=workflow_runner,
         activities=desk_activities(
             sessions, settings.posts, transport_from_settings(settings), applicant_secrets(settings), settings.public_url
         ),

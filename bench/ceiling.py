@@ -6,6 +6,9 @@ work; no database, no templates, no mail.
 - CeilingExpiry, an expired request: started, three activities, a timer for the reminder
   and its two activities, a timer for the window's end and the expiry's two.
 
+They run as the desk's worker runs its workflow (WORKER_RUNNER), so that the ceiling differs
+from the desk by the desk's own work only.
+
 `python -m bench.ceiling` runs its worker (TEMPORAL_ADDRESS, RESCHEDULE_TASK_QUEUE).
 """
 
@@ -20,6 +23,8 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
+
+from reschedule_desk.temporal import WORKER_RUNNER
 
 
 @activity.defn(name="ceiling_step")
@@ -99,6 +104,7 @@ async def main() -> None:
         task_queue=os.environ["RESCHEDULE_TASK_QUEUE"],
         workflows=[CeilingRequestWorkflow, CeilingExpiryWorkflow],
         activities=[ceiling_step],
+        workflow_runner=WORKER_RUNNER,
     ):
         await stop.wait()
 

@@ -1,25 +1,26 @@
-"""Prints "<events per second> <first activation ms>" for the recorded histories, measured
-in this fresh process (run by bench/__main__.py).
+"""`python -m bench.replay worker|sandbox` prints "<events per second> <first activation ms>"
+for the recorded histories, measured in this fresh process (run by bench/__main__.py):
+with the worker's runner, which rebuilds a run from its history when it is not cached, or
+in the sandbox the auditor's replay uses (reschedule_desk/temporal.py).
 
 Events per second: every recorded history replayed through one replayer, ROUNDS times; the
 median round is printed, since this shared machine's speed varies from one second to the
 next (the same code gave 600 to 980 events/s in back-to-back runs timed as a total).
 
 First activation: what a worker already set up spends on the first workflow task of a new
-run (the sandbox loading the workflow module, the input decrypted and validated, the run to
-its first commands, those encoded). The replayer first replays the shortest history whole,
-untimed: that pays the once-per-process costs (the build id hashed over every loaded
-module, the core's replay worker, the sandbox's validation instance). Then the first task
-(first three events) of each other history is timed; the median is printed, since a full
-garbage collection of this process now and then lands on one sample. Every new run gets a
-sandbox of its own in which the workflow module is evaluated again, while every other module
-is passed through (reschedule_desk/temporal.py; tests/test_sandbox.py checks it).
+run (the input decrypted and validated, the run to its first commands, those encoded; in the
+sandbox, the workflow module loaded again first). The replayer first replays the shortest
+history whole, untimed: that pays the once-per-process costs (the build id hashed over every
+loaded module, the core's replay worker, the sandbox's validation instance). Then the first
+task (first three events) of each other history is timed; the median is printed, since a
+full garbage collection of this process now and then lands on one sample.
 """
 
 from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -27,22 +28,23 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from reschedule_desk.settings import PROJECT_ROOT
-from reschedule_desk.temporal import WORKFLOW_RUNNER
+from reschedule_desk.temporal import SANDBOXED_RUNNER, WORKER_RUNNER
 from tests.conftest import TEST_DATA_CONVERTER  # the histories' own (public) test key
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 ROUNDS = 20
 # WorkflowExecutionStarted, WorkflowTaskScheduled, WorkflowTaskStarted: the first task.
 FIRST_TASK_EVENTS = 3
+RUNNERS = {"worker": WORKER_RUNNER, "sandbox": SANDBOXED_RUNNER}
 
 
-async def main() -> None:
+async def main(runner: str) -> None:
     histories = [
         WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
         for path in sorted((PROJECT_ROOT / "tests" / "histories").glob("*.json"))
     ]
     replayer = Replayer(
-        workflows=[RescheduleRequestWorkflow], data_converter=TEST_DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
+        workflows=[RescheduleRequestWorkflow], data_converter=TEST_DATA_CONVERTER, workflow_runner=RUNNERS[runner]
     )
     first_activation = await _first_activation(replayer, histories)
 
@@ -85,4 +87,4 @@ async def _each(histories: list[WorkflowHistory]) -> AsyncIterator[WorkflowHisto
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1]))

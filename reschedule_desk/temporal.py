@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from reschedule_desk.codec import EncryptionCodec, PayloadKeys, load_payload_keys
@@ -39,22 +40,30 @@ def data_converter_with(keys: PayloadKeys) -> DataConverter:
     )
 
 
-# The sandbox evaluates the workflow module again for every new run, in a sys.modules of its
-# own; every other module must be passed through (imported once, outside), or each run pays
-# for evaluating it again. The default restrictions already pass through the standard
-# library, temporalio, pydantic, pydantic_core and annotated_types. On top of them: our pure
-# domain modules, and what pydantic imports lazily while validating them (EmailStr:
-# email_validator, which imports idna), the only modules a run evaluated inside otherwise.
-# tests/test_sandbox.py checks that nothing but the workflow module is evaluated inside.
-# Not with_passthrough_all_modules(): it passes the workflow module through too, so the
-# workflow code would run against the real datetime, time and random instead of the
-# sandbox's restricted proxies, and share module state between runs.
-# Workers and the replayer use the same runner.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+# Temporal's sandbox runs the workflow code against restricted proxies of datetime, time,
+# random and the rest, refusing what would make a run depend on anything but its history,
+# and evaluates the workflow module again for every run. It checks the code wherever the
+# code is checked: the tests' workers and the auditor's replay run it. The worker runs the
+# same code without it: there the sandbox cost about a quarter of the worker's CPU per
+# request, a new copy of the module for every run and a round trip into the sandbox for
+# every payload the SDK encodes or decodes (bench/, item 1: worker 113 against 87 ms per
+# approved request, three runs each way).
+#
+# Inside the sandbox, every module but the workflow module must be passed through
+# (imported once, outside), or each run pays for evaluating it again. The default
+# restrictions already pass through the standard library, temporalio, pydantic,
+# pydantic_core and annotated_types. On top of them: our pure domain modules, and what
+# pydantic imports lazily while validating them (EmailStr: email_validator, which imports
+# idna), the only modules a run evaluated inside otherwise. tests/test_sandbox.py checks
+# that nothing but the workflow module is evaluated inside. Not
+# with_passthrough_all_modules(): it passes the workflow module through too, so the
+# workflow code would run against the real datetime, time and random, unchecked.
+SANDBOXED_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "reschedule_desk.domain", "email_validator", "idna"
     )
 )
+WORKER_RUNNER = UnsandboxedWorkflowRunner()
 
 # The dev server's state file: a write-ahead log, synced at checkpoints rather than at every
 # commit, as the benchmark measures it (bench/). The state survives the server being killed;

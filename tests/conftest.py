@@ -51,7 +51,7 @@ from reschedule_desk.storage import accounts, case_file, tokens
 from reschedule_desk.storage.database import make_engine, make_sessionmaker, migrate
 from reschedule_desk.storage.tables import Account
 from reschedule_desk.codec import PayloadKey, PayloadKeys
-from reschedule_desk.temporal import bundled_binary, data_converter_with
+from reschedule_desk.temporal import SANDBOXED_RUNNER, bundled_binary, data_converter_with
 from tests.report import report_lines
 from worker import ACTIVITY_THREADS, build_worker
 
@@ -191,10 +191,13 @@ def desk_settings_in(folder: Path) -> Settings:
 
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """The desk's worker, with the workflow in the sandbox: a test that drives a run down a
+    path also checks that path for anything nondeterministic (reschedule_desk/temporal.py)."""
     engine = make_engine(settings.database_url)
     try:
         with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-            async with build_worker(client, settings, make_sessionmaker(engine), executor) as worker:
+            sessions = make_sessionmaker(engine)
+            async with build_worker(client, settings, sessions, executor, SANDBOXED_RUNNER) as worker:
                 yield worker
     finally:
         engine.dispose()

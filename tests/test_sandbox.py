@@ -4,11 +4,12 @@ For every new run the sandbox imports the workflow module again in a `sys.module
 own; any other module it evaluated there would be evaluated again for every run. So every
 third-party module and our own pure ones must be passed through (reschedule_desk/temporal.py).
 
-Checked by behaviour: the recorded histories replay with the worker's own runner while a
-finder at the head of `sys.meta_path` notes each module Python looks for while the sandbox's
-importer is in charge, which happens only for a module about to be evaluated inside. A module
-passed through is found among the process's own modules and never looked for there (one
-imported for the first time while passing through is looked for with the importer set aside).
+Checked by behaviour: the recorded histories replay in the sandbox the tests and the
+auditor's replay use, while a finder at the head of `sys.meta_path` notes each module
+Python looks for while the sandbox's importer is in charge, which happens only for a module
+about to be evaluated inside. A module passed through is found among the process's own
+modules and never looked for there (one imported for the first time while passing through
+is looked for with the importer set aside).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox._importer import Importer
 
-from reschedule_desk.temporal import WORKFLOW_RUNNER
+from reschedule_desk.temporal import SANDBOXED_RUNNER
 from tests.conftest import HISTORIES_DIR, TEST_DATA_CONVERTER
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
@@ -75,9 +76,9 @@ async def _each(histories: list[WorkflowHistory]) -> AsyncIterator[WorkflowHisto
         yield history
 
 
-async def test_the_workers_sandbox_evaluates_only_the_workflow_module_on_every_recorded_path() -> None:
+async def test_the_sandbox_evaluates_only_the_workflow_module_on_every_recorded_path() -> None:
     with evaluated_in_sandbox() as modules:
-        await replay(RECORDED, WORKFLOW_RUNNER)
+        await replay(RECORDED, SANDBOXED_RUNNER)
     assert modules == WORKFLOW_MODULES, f"evaluated inside the sandbox, not passed through: {sorted(modules - WORKFLOW_MODULES)}"
 
 
@@ -85,7 +86,7 @@ async def test_the_workers_sandbox_evaluates_only_the_workflow_module_on_every_r
 async def test_a_module_left_out_of_the_passthrough_list_is_seen_evaluated_inside() -> None:
     # The check's own check, and why email_validator is on the list: pydantic imports it
     # lazily, during the run, the first time it validates an EmailStr.
-    restrictions = WORKFLOW_RUNNER.restrictions
+    restrictions = SANDBOXED_RUNNER.restrictions
     without = dataclasses.replace(restrictions, passthrough_modules=restrictions.passthrough_modules - {"email_validator"})
     with evaluated_in_sandbox() as modules:
         await replay([HISTORIES_DIR / "approved.json"], SandboxedWorkflowRunner(restrictions=without))

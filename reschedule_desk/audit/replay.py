@@ -1,10 +1,11 @@
 """Does a recorded history still replay against today's workflow code?
 
 Temporal's Replayer runs the workflow code over the history with the worker's own data
-converter (and so its codec) and sandbox. When the code asks for something other than
-what the history recorded, the first event where they part is found by replaying ever
-longer beginnings of the history: the shortest one that fails ends with it. That works
-whatever the wording of the SDK's error, which names the event only sometimes.
+converter (and so its codec), in the sandbox, which also refuses what would make a run
+depend on anything but its history (reschedule_desk/temporal.py). When the code asks for
+something other than what the history recorded, the first event where they part is found by
+replaying ever longer beginnings of the history: the shortest one that fails ends with it.
+That works whatever the wording of the SDK's error, which names the event only sometimes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.worker import Replayer
 
 from reschedule_desk.audit.timeline import event_type_name
-from reschedule_desk.temporal import WORKFLOW_RUNNER
+from reschedule_desk.temporal import SANDBOXED_RUNNER
 from workflows.reschedule_request import RescheduleRequestWorkflow
 
 # A history shorter than its first workflow task gives the replayer nothing to run.
@@ -55,7 +56,7 @@ async def replay(
     replayer = Replayer(
         workflows=list(workflows),
         data_converter=converter,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=SANDBOXED_RUNNER,
         runtime=_quiet_runtime(),
         # Named, so the replayer does not hash every loaded module into a build id first
         # (a third of a second); the desk does not version workflows by build id.

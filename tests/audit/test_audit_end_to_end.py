@@ -28,7 +28,7 @@ from reschedule_desk.domain.request import workflow_id_for
 from reschedule_desk.settings import Settings
 from reschedule_desk.storage.database import make_engine, make_sessionmaker
 from reschedule_desk.storage.tables import ArchivedHistory, AuditEvent
-from reschedule_desk.temporal import WORKFLOW_RUNNER
+from reschedule_desk.temporal import SANDBOXED_RUNNER
 from tests.audit.workflow_variants import SendsEachEmailBeforeTheNextStep
 from tests.conftest import TEST_DATA_CONVERTER, filed_reschedule_request, running_worker, settings_for
 from workflows.reschedule_request import RescheduleRequestWorkflow
@@ -183,7 +183,7 @@ async def test_a_worker_whose_code_does_not_fit_a_running_request_shows_in_its_t
     # The next deployment's worker, with changed code, takes over the waiting request: the
     # next signal's workflow task replays its history, and cannot.
     changed = Worker(
-        dev_env.client, task_queue=settings.task_queue, workflows=[SendsEachEmailBeforeTheNextStep], workflow_runner=WORKFLOW_RUNNER
+        dev_env.client, task_queue=settings.task_queue, workflows=[SendsEachEmailBeforeTheNextStep], workflow_runner=SANDBOXED_RUNNER
     )
     async with changed:
         await handle.signal(RescheduleRequestWorkflow.withdraw_signal, Withdrawal(reason="I travel another way."))
