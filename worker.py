@@ -72,8 +72,10 @@ async def main() -> None:
     # The activities' and the archiver's. On a database server, a connection for each
     # thread, so none waits for another's (bench/, item 8). SQLite keeps the default pool:
     # it takes one writer at a time however many connect, and each connection keeps its
-    # own page cache (bench/, item 3: 302 MiB with 65 connections and 10,000 open; 287-291
-    # MiB with the default pool).
+    # own page cache (bench/, item 3, 10,000 open: 241 MiB with the default pool; with the
+    # sandboxed worker, 287-291 MiB against 302 MiB with 65 connections). A connection per
+    # thread did not make item 4's expiry storm reliably faster: ahead in one run, behind
+    # in the next.
     on_sqlite = make_url(settings.database_url).get_backend_name() == "sqlite"
     connections = None if on_sqlite else ACTIVITY_THREADS + 1
     sessions = make_sessionmaker(make_engine(settings.database_url, connections=connections))
